@@ -1,0 +1,5 @@
+"""SchoolBridge — one door, one account for the whole school."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

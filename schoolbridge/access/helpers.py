@@ -1,0 +1,60 @@
+"""`access_*` helpers: fetch and authorise in one call. Missing and forbidden give the same 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+
+from schoolbridge.audit.log import record_sensitive_read
+from schoolbridge.core.models import Class, School, Student
+
+from .scope import get_scope
+
+SENSITIVE_FIELDS = ("national_id", "health_notes")
+
+
+class NotFound(Http404):
+    """The uniform 'no such object' for anything out of scope."""
+
+
+def _fetch(user: Any, capability: str, model: type, object_id: Any, select: tuple[str, ...] = ()) -> Any:
+    try:
+        pk = int(object_id)
+    except (TypeError, ValueError):
+        raise NotFound from None
+    qs = get_scope(user).queryset(capability, model._default_manager.select_related(*select))
+    obj = qs.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound
+    return obj
+
+
+def access_student_by_id(user: Any, student_id: Any, capability: str = "student.view") -> Student:
+    return _fetch(user, capability, Student, student_id, ("person", "school", "current_class"))
+
+
+def access_class_by_id(user: Any, class_id: Any, capability: str = "class.aggregate") -> Class:
+    return _fetch(user, capability, Class, class_id, ("school", "grade", "year"))
+
+
+def access_school_by_id(user: Any, school_id: Any, capability: str = "school.aggregate") -> School:
+    return _fetch(user, capability, School, school_id, ("district",))
+
+
+def can_see_sensitive(user: Any, student: Student) -> bool:
+    return get_scope(user).allows("student.sensitive", student)
+
+
+def read_sensitive(user: Any, student: Student, field: str, via: str = "web") -> str:
+    """Return a sensitive field's clear value, logging the read; 404 if the user may not see it."""
+    if field not in SENSITIVE_FIELDS:
+        raise ValueError(f"{field} is not a sensitive field")
+    if not can_see_sensitive(user, student):
+        raise NotFound
+    record_sensitive_read(user, student, field, via=via)
+    return getattr(student, field)
+
+
+def can_see_guardian_contacts(user: Any, student: Student) -> bool:
+    return get_scope(user).allows("guardian.contact", student)

@@ -1,0 +1,1 @@
+"""Shared test support: the fixture world, service guards, browser helpers."""

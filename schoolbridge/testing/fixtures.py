@@ -1,0 +1,69 @@
+"""pytest fixtures for the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .services import CHROMIUM_ARGS, chromium_or_skip
+from .world import World, build_world
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SCHOOLBRIDGE_SMS_DIR = tmp_path / "sms"
+    settings.LANGUAGE_CODE = "zh-hans"
+    from schoolbridge.celery import app
+
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def live_world(transactional_db: Any) -> World:
+    """The fixture world, committed, for tests that talk to a live server from another thread."""
+    return build_world()
+
+
+@pytest.fixture
+def live_server_url(transactional_db: Any) -> Iterator[str]:
+    from .server import LiveServer
+
+    server = LiveServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def phone_page(browser: Any) -> Iterator[Any]:
+    """A page in a phone-sized viewport, Chinese locale."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()

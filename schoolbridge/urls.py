@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("", include("schoolbridge.web.urls")),
+    path("accounts/", include("schoolbridge.accounts.urls")),
+    path("notifications/", include("schoolbridge.notify.urls")),
+    path("manage/", include("schoolbridge.web.manage_urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,11 @@
+"""Template context shared by every portal page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+
+def portal(request: HttpRequest) -> dict[str, Any]:
+    return {}
