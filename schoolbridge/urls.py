@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("schoolbridge.accounts.urls")),
     path("notifications/", include("schoolbridge.notify.urls")),
     path("manage/", include("schoolbridge.web.manage_urls")),
+    path("audit/", include("schoolbridge.audit.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
