@@ -1,0 +1,1 @@
+"""Shared pieces of the JSON API: authentication, the error shape, pagination."""
