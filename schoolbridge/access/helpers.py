@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import Http404
@@ -18,11 +19,29 @@ class NotFound(Http404):
     """The uniform 'no such object' for anything out of scope."""
 
 
-def _fetch(user: Any, capability: str, model: type, object_id: Any, select: tuple[str, ...] = ()) -> Any:
-    try:
+# Primary keys are positive 64-bit integers; anything else is "not found" without asking the database.
+_MAX_PK = 2**63 - 1
+_PK_TEXT = re.compile(r"[0-9]{1,19}")
+
+
+def _pk(object_id: Any) -> int | None:
+    if isinstance(object_id, bool):
+        return None
+    if isinstance(object_id, int):
+        pk = object_id
+    elif isinstance(object_id, str) and _PK_TEXT.fullmatch(object_id):
         pk = int(object_id)
-    except (TypeError, ValueError):
-        raise NotFound from None
+    else:
+        return None
+    return pk if 0 < pk <= _MAX_PK else None
+
+
+def _fetch(user: Any, capability: str, model: type, object_id: Any, select: tuple[str, ...] = ()) -> Any:
+    pk = _pk(object_id)
+    if pk is None:
+        # Still resolve the capability, so a programming error (wrong model) fails loudly.
+        get_scope(user).queryset(capability, model._default_manager.none())
+        raise NotFound
     qs = get_scope(user).queryset(capability, model._default_manager.select_related(*select))
     obj = qs.filter(pk=pk).first()
     if obj is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from functools import cached_property
 from typing import Any
@@ -163,10 +164,8 @@ def get_scope(user: Any) -> Scope:
     if cached is not None:
         return cached
     scope = Scope(user, load_grants(user))
-    try:
+    with contextlib.suppress(AttributeError):  # AnonymousUser is a plain object too, but be safe
         user._sb_scope = scope
-    except AttributeError:  # AnonymousUser is a plain object too, but be safe
-        pass
     return scope
 
 
