@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from schoolbridge.access.scope import get_scope
 
 ADMIN_ROLES = ("district_admin", "school_admin", "principal")
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz", "/api/")
+# Pages an unverified admin may still reach: signing in and out, two-factor itself, password reset.
+EXEMPT_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/2fa/",
+    "/accounts/password/",
+    "/accounts/register/",
+    "/static/",
+    "/i18n/",
+    "/healthz",
+    "/api/",
+)
 
 
 def needs_two_factor(user) -> bool:
@@ -33,5 +45,8 @@ class AdminTwoFactorMiddleware:
             and not user.is_verified()  # type: ignore[attr-defined]
             and needs_two_factor(user)
         ):
-            return redirect("two_factor")
+            url = reverse("two_factor")
+            if request.method == "GET":
+                url += "?" + urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(url)
         return self.get_response(request)

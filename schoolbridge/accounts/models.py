@@ -74,6 +74,9 @@ class RoleGrant(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()}"
+
 
 BINDING_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -108,6 +111,9 @@ class BindingCode(models.Model):
     class Meta:
         verbose_name = _("binding code")
 
+    def __str__(self) -> str:
+        return f"{self.code[:4]}-{self.code[4:]}"
+
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -126,3 +132,29 @@ class ApiToken(models.Model):
 
     class Meta:
         verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class PasswordResetCode(models.Model):
+    """A six-digit code sent by SMS to reset the password of a phone-only account.
+
+    Only a keyed hash of the code is stored. A code expires after a few minutes and allows a
+    few wrong attempts before it is spent.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("password reset code")
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.phone} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -11,6 +11,7 @@ from schoolbridge.accounts.actions import (
 )
 from schoolbridge.accounts.models import ApiToken, hash_token
 from schoolbridge.audit.models import AuditEvent
+from schoolbridge.core.errors import InvalidInput
 
 
 def test_create_authenticate_revoke(world):
@@ -50,7 +51,7 @@ def test_inactive_user_token_refused(world):
 
 
 def test_empty_name_refused(world):
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput):
         create_api_token(world.user("a_admin"), "   ")
 
 
