@@ -20,6 +20,9 @@ class Notification(models.Model):
     link = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the email / SMS copy was handed to the mail backend / SMS gateway (at most once each).
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    texted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -28,3 +31,22 @@ class Notification(models.Model):
             models.Index(fields=["user", "id"]),
             models.Index(fields=["user", "read_at"], name="notify_unread_idx"),
         ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    def as_message(self) -> dict[str, object]:
+        """The JSON shape sent over the socket (and used by the inbox script)."""
+        return {
+            "id": self.pk,
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "link": self.link,
+            "created_at": self.created_at.isoformat(),
+            "read": self.read_at is not None,
+        }
