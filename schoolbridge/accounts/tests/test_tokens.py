@@ -70,3 +70,43 @@ def test_last_used_updated_at_most_once_a_minute(world):
     authenticate_token(raw)
     token.refresh_from_db()
     assert token.last_used_at > old
+
+
+def test_tokens_page_create_shows_key_once_and_revoke(client, world, settings):
+    from django.urls import reverse
+
+    settings.LANGUAGE_CODE = "en"
+    teacher = world.user("a_teacher")
+    client.force_login(teacher)
+    page = client.get(reverse("tokens"))
+    assert page.status_code == 200
+    assert '<label for="id_name">' in page.content.decode()
+    created = client.post(reverse("tokens"), {"name": "gradebook export"})
+    html = created.content.decode()
+    token = ApiToken.objects.get(user=teacher)
+    raw = html.split('id="new-token">', 1)[1].split("<", 1)[0]
+    assert raw.startswith(token.prefix) and hash_token(raw) == token.key_hash
+    assert authenticate_token(raw) == teacher
+    again = client.get(reverse("tokens")).content.decode()
+    assert raw not in again and token.prefix in again and "gradebook export" in again
+
+    # Someone else cannot revoke it (same 404 as a missing token); GET does nothing.
+    client.force_login(world.user("a_parent"))
+    assert client.post(reverse("token_revoke", args=[token.pk])).status_code == 404
+    client.force_login(teacher)
+    assert client.get(reverse("token_revoke", args=[token.pk])).status_code == 405
+    response = client.post(reverse("token_revoke", args=[token.pk]))
+    assert response.status_code == 302
+    assert authenticate_token(raw) is None
+
+
+def test_tokens_page_needs_login_and_a_name(client, world, settings):
+    from django.urls import reverse
+
+    settings.LANGUAGE_CODE = "en"
+    assert client.get(reverse("tokens")).status_code == 302
+    client.force_login(world.user("a_teacher"))
+    response = client.post(reverse("tokens"), {"name": "   "})
+    assert response.status_code == 200
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert not ApiToken.objects.exists()
