@@ -37,7 +37,7 @@ async def _drain(channel: str, timeout: float = 0.3) -> list[dict[str, Any]]:
     while True:
         try:
             got.append(await asyncio.wait_for(layer.receive(channel), timeout))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return got
 
 
