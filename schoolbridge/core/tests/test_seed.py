@@ -243,3 +243,18 @@ def test_cn_number() -> None:
     assert [cn_number(n) for n in (1, 10, 12, 20, 45, 100, 105, 112, 150)] == [
         "一", "十", "十二", "二十", "四十五", "一百", "一百零五", "一百一十二", "一百五十"
     ]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_command_seeds_once_and_prints_logins() -> None:
+    from schoolbridge.core.models import District
+
+    out = StringIO()
+    call_command("demo", no_serve=True, schools=2, students_per_school=50, stdout=out, stderr=StringIO())
+    assert District.objects.count() == 1
+    assert "demo_parent / 13800000001" in out.getvalue()
+    assert "http://127.0.0.1:8000" in out.getvalue()
+    again = StringIO()
+    call_command("demo", no_serve=True, stdout=again, stderr=StringIO())
+    assert District.objects.count() == 1  # not seeded twice
+    assert "demo_teacher" in again.getvalue() and DEMO_PASSWORD in again.getvalue()
