@@ -189,3 +189,30 @@ def test_email_reset_flow(client, world):
 def test_email_reset_link_invalid(client, db):
     response = client.get(reverse("password_reset_confirm", args=["MQ", "bad-token"]))
     assert "This link does not work any more" in response.content.decode()
+
+
+@pytest.mark.redis
+def test_rate_limit_with_redis_cache(world, settings, django_capture_on_commit_callbacks):
+    import uuid
+
+    from django.core.cache import cache
+
+    from schoolbridge.testing.services import redis_url_or_skip
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url_or_skip(),
+            "KEY_PREFIX": f"sbtest-{uuid.uuid4().hex}",
+        }
+    }
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(5):
+                request_password_reset_code(PHONE)
+                cache.delete(f"sb:reset-sms:min:{PHONE}")
+            with pytest.raises(RateLimited):
+                request_password_reset_code(PHONE)
+        assert len(read_outbox()) == 5
+    finally:
+        cache.delete_many([f"sb:reset-sms:min:{PHONE}", f"sb:reset-sms:hour:{PHONE}"])
