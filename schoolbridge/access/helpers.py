@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from schoolbridge.audit.log import record_sensitive_read
 from schoolbridge.core.models import Class, School, Student
 
-from .scope import get_scope
+from .scope import Scope, get_scope
 
 SENSITIVE_FIELDS = ("national_id", "health_notes")
 
@@ -59,6 +60,34 @@ def access_class_by_id(user: Any, class_id: Any, capability: str = "class.aggreg
 
 def access_school_by_id(user: Any, school_id: Any, capability: str = "school.aggregate") -> School:
     return _fetch(user, capability, School, school_id, ("district",))
+
+
+def access_guarded_child_by_id(user: Any, student_id: Any) -> Student:
+    """A child the user is a guardian of, by any guardianship (with or without records).
+
+    For what a guardian may always know about their own child (for instance who read the child's
+    record), not for the record itself: that needs student.view.
+    """
+    pk = _pk(student_id)
+    children = {g.student_id for g in get_scope(user).grants_of("guardian")}
+    if pk is None or pk not in children:
+        raise NotFound
+    child = Student._default_manager.select_related("person", "school").filter(pk=pk).first()
+    if child is None:
+        raise NotFound
+    return child
+
+
+def audit_log_schools(user: Any) -> QuerySet[School]:
+    """Schools whose audit log the user may read: those they manage (school.manage) and those
+    they oversee as school administrator or principal (school.aggregate through those grants)."""
+    scope = get_scope(user)
+    managed = scope.queryset("school.manage")
+    heads = Scope(user, tuple(scope.grants_of("school_admin", "principal")))
+    overseen = heads.queryset("school.aggregate")
+    if not managed.query.is_empty() or not overseen.query.is_empty():
+        return School._default_manager.filter(Q(pk__in=managed.values("pk")) | Q(pk__in=overseen.values("pk")))
+    return School._default_manager.none()
 
 
 def can_see_sensitive(user: Any, student: Student) -> bool:
