@@ -32,7 +32,7 @@ def test_guardian_home_shows_a_card_per_child(world):
     assert "Other school notice" not in html.split("Latest notifications")[1].split("</section>")[0]
     assert f"/children/{child.id}/" in html
     # The bell shows the unread count; live updates load only for signed-in users.
-    assert '<span id="bell-count" class="bell-count">2</span>' in html
+    assert '<span id="bell-count" class="bell-count" data-count="2">2</span>' in html
     assert "notify/live.js" in html
 
 
