@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Path, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from schoolbridge.access.helpers import (
     SENSITIVE_FIELDS,
@@ -20,10 +21,13 @@ from schoolbridge.access.helpers import (
     read_sensitive,
 )
 from schoolbridge.access.scope import get_scope
+from schoolbridge.api_support.errors import ApiError, django_validation_fields
 from schoolbridge.api_support.pagination import MAX_ID, PageMeta, PageParams, paginate
 from schoolbridge.api_support.responses import ok
 
-from .models import Class, Guardianship, School, Staff, Student
+from . import actions
+from .errors import InvalidInput
+from .models import Class, Guardianship, Person, School, Staff, Student
 
 router = Router(tags=["school data"])
 
@@ -282,10 +286,7 @@ def list_students(
     return result
 
 
-@router.get("/students/{student_id}", response=ok(StudentDetailOut), summary="One student's record")
-def get_student(request: HttpRequest, student_id: ObjectId) -> dict[str, Any]:
-    user = request.auth
-    student = access_student_by_id(user, student_id)
+def _student_detail(user: Any, student: Student) -> dict[str, Any]:
     contacts = can_see_guardian_contacts(user, student)
     guardians = [
         {
@@ -316,6 +317,11 @@ def get_student(request: HttpRequest, student_id: ObjectId) -> dict[str, Any]:
     }
 
 
+@router.get("/students/{student_id}", response=ok(StudentDetailOut), summary="One student's record")
+def get_student(request: HttpRequest, student_id: ObjectId) -> dict[str, Any]:
+    return _student_detail(request.auth, access_student_by_id(request.auth, student_id))
+
+
 @router.get(
     "/students/{student_id}/sensitive/{field}",
     response=ok(SensitiveOut),
@@ -331,3 +337,71 @@ def get_student_sensitive(
     value = read_sensitive(user, student, field, via="api")
     response["Cache-Control"] = "no-store"
     return {"student_id": student.pk, "field": field, "value": value}
+
+
+# --- writes
+
+
+class StudentIn(Schema):
+    school: int = Field(..., ge=1, le=MAX_ID, description="The school, which you must manage.")
+    family_name: str
+    given_name: str
+    student_number: str = Field(..., description="Unique within the district.")
+    gender: Person.Gender = Person.Gender.OTHER
+    birth_date: datetime.date | None = None
+    phone: str = ""
+    email: str = ""
+    national_student_id: str = ""
+    national_id: str = Field("", description="Stored encrypted; never returned except by the logged read.")
+    health_notes: str = Field("", description="Stored encrypted; never returned except by the logged read.")
+    class_id: int | None = Field(None, ge=1, le=MAX_ID, description="Place the student in this class now.")
+    enrolled_on: datetime.date | None = Field(None, description="Defaults to today.")
+
+
+# Action field names that differ from the API's.
+_FIELD_NAMES = {"klass": "class_id", "current_class": "class_id", "school": "school"}
+
+
+def _invalid_choice(field: str) -> ApiError:
+    return ApiError(
+        "validation_error",
+        _("Some fields are not valid."),
+        {field: [_("Select a valid choice. That choice is not one of the available choices.")]},
+    )
+
+
+@router.post(
+    "/students",
+    response=ok(StudentDetailOut, status=201, write=True),
+    summary="Create a student (school administrators)",
+    description="Field errors answer 422 `validation_error`; a student number already used in the district "
+    "answers 409 `conflict`, with the message under `fields.student_number`.",
+)
+def create_student(request: HttpRequest, response: HttpResponse, payload: StudentIn) -> Status:
+    user = request.auth
+    scope = get_scope(user)
+    if not scope.allows_any("school.manage"):
+        raise ApiError("forbidden", _("You may not do this."))
+    school = scope.queryset("school.manage").filter(pk=payload.school).first()
+    if school is None:
+        raise _invalid_choice("school")
+    klass = None
+    if payload.class_id is not None:
+        klass = Class.objects.filter(pk=payload.class_id, school=school).first()
+        if klass is None:
+            raise _invalid_choice("class_id")
+    data = payload.dict(exclude={"school", "class_id"})
+    try:
+        student = actions.create_student(user, school, klass=klass, **data)
+    except InvalidInput as exc:
+        fields = {_FIELD_NAMES.get(k, k): v for k, v in django_validation_fields(exc).items()}
+        codes = {e.code for errs in getattr(exc, "error_dict", {}).values() for e in errs}
+        if codes == {"duplicate"}:
+            raise ApiError("conflict", _("This conflicts with existing data."), fields) from None
+        raise ApiError("validation_error", _("Some fields are not valid."), fields) from None
+    except NotFound:
+        # The school is managed, but not its students (e.g. a district administrator).
+        raise ApiError("forbidden", _("You may not do this.")) from None
+    student = access_student_by_id(user, student.pk)
+    response["Location"] = f"{request.path}/{student.pk}"
+    return Status(201, _student_detail(user, student))

@@ -13,6 +13,7 @@ EXPECTED = {
     ("get", "/api/v1/classes"),
     ("get", "/api/v1/classes/{class_id}/students"),
     ("get", "/api/v1/students"),
+    ("post", "/api/v1/students"),
     ("get", "/api/v1/students/{student_id}"),
     ("get", "/api/v1/students/{student_id}/sensitive/{field}"),
     ("get", "/api/v1/notifications"),
@@ -30,7 +31,8 @@ def test_openapi_json_lists_the_endpoints(client, db):
     assert EXPECTED.issubset(ops)
     for method, path in EXPECTED:
         responses = doc["paths"][path][method]["responses"]
-        assert {"200", "401", "404", "422"} <= set(responses), (method, path)
+        success = "201" if (method, path) == ("post", "/api/v1/students") else "200"
+        assert {success, "401", "404", "422"}.issubset(responses), (method, path)
         assert responses["404"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ErrorOut"
         }
@@ -57,6 +59,8 @@ def test_every_endpoint_answers_per_contract(client, world):
     parent = ApiClient(client, token_for(world.user("a_parent")))
     officer = ApiClient(client, token_for(world.user("district_officer")))
     anonymous = ApiClient(client)
+    admin = ApiClient(client, token_for(world.user("a_admin")))
+    new = {"school": a.school.pk, "family_name": "陈", "given_name": "一", "student_number": "NEW-1"}
     calls = [
         (head, "GET", "/me", None, 200),
         (officer, "GET", "/schools", None, 200),
@@ -77,6 +81,11 @@ def test_every_endpoint_answers_per_contract(client, world):
         (anonymous, "GET", "/students", None, 401),
         (anonymous, "POST", "/notifications/read-all", None, 401),
         (head, "GET", "/nothing-here", None, 404),
+        (admin, "POST", "/students", new, 201),
+        (admin, "POST", "/students", new, 409),
+        (admin, "POST", "/students", {**new, "student_number": "NEW-2", "family_name": ""}, 422),
+        (admin, "POST", "/students", "{broken", 400),
+        (head, "POST", "/students", new, 403),
     ]
     for api, method, path, data, status in calls:
         r = api.request(method, path, data)
