@@ -14,7 +14,8 @@ server → client
     {"type": "notification", "notification": {...}}   a live push
     {"type": "unread", "count": n}                     after a push, a catch-up, or a read
 
-Only a logged-in user may connect (anonymous sockets are closed with code 4401). Every socket of a
+Only a logged-in user may connect (anonymous sockets are closed with code 4401); an admin role must
+also have passed two-factor in that session, as for every page. Every socket of a
 user joins the group ``user-<id>``, so every tab and device receives each push.
 """
 
@@ -51,6 +52,21 @@ def _catchup(user_id: int, last_id: int, limit: int) -> tuple[list[dict[str, Any
 
 
 @database_sync_to_async
+def _may_connect(user: Any, session: Any) -> bool:
+    """Logged in, and past two-factor when the user's roles require it (as AdminTwoFactorMiddleware)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    from schoolbridge.accounts.middleware import needs_two_factor
+
+    if not needs_two_factor(user):
+        return True
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return bool(device is not None and device.user_id == user.pk and device.confirmed)
+
+
+@database_sync_to_async
 def _latest_id(user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id).order_by("-pk").values_list("pk", flat=True).first() or 0
 
@@ -60,7 +76,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not getattr(user, "is_authenticated", False):
+        if (
+            user is None
+            or not getattr(user, "is_authenticated", False)
+            or not await _may_connect(user, self.scope.get("session"))
+        ):
             # Accept-then-close gives browsers a close code they can act on (stop retrying).
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)

@@ -185,3 +185,24 @@ def test_bad_hello_and_ping(memory_layer: None, live_world: Any) -> None:
         return out
 
     assert run(scenario) == [{"type": "error", "error": "last_id must be an integer"}, {"type": "pong"}]
+
+
+def test_admin_needs_two_factor_in_the_session(memory_layer: None, live_world: Any) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin = live_world.user("a_admin")
+    device = TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+
+    async def attempt(session: dict[str, Any]) -> Any:
+        comm = communicator(admin)
+        comm.scope["session"] = session
+        await comm.connect()
+        first = await comm.receive_output(timeout=3)
+        await comm.disconnect()
+        return first
+
+    refused = async_to_sync(attempt)({})
+    assert refused["type"] == "websocket.close" and refused["code"] == consumers.CLOSE_UNAUTHENTICATED
+    welcome = async_to_sync(attempt)({DEVICE_ID_SESSION_KEY: device.persistent_id})
+    assert welcome["type"] == "websocket.send" and '"welcome"' in welcome["text"]
