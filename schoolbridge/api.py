@@ -14,6 +14,7 @@ from schoolbridge.access.helpers import NotFound
 from schoolbridge.accounts.api import router as accounts_router
 from schoolbridge.api_support.auth import API_AUTH
 from schoolbridge.api_support.errors import error_payload, install_error_handlers
+from schoolbridge.api_support.throttle import ApiRateThrottle
 from schoolbridge.core.api import router as core_router
 from schoolbridge.core.errors import Refused
 from schoolbridge.notify.api import router as notify_router
@@ -34,6 +35,9 @@ give the same 404.
 **Pagination.** Lists take `limit` (1–500, default 50) and `offset` (default 0) and answer
 `{"count": total, "limit", "offset", "items": [...]}`. `GET /notifications` also takes `since_id`, a
 cursor for polling: pass the largest id you have seen to get only newer ones.
+
+**Rate limit.** Where the server sets one (`SCHOOLBRIDGE_API_RATE`, e.g. `600/m`), each caller is
+counted per window; over it the answer is 429 `rate_limited` with a `Retry-After` header.
 """
 
 api = NinjaAPI(
@@ -42,6 +46,7 @@ api = NinjaAPI(
     description=DESCRIPTION,
     urls_namespace="api-v1",
     auth=API_AUTH,
+    throttle=[ApiRateThrottle()],
 )
 install_error_handlers(api)
 
