@@ -278,3 +278,17 @@ def test_log_is_paginated_fifty_a_page(world, client):
 def test_others_find_no_log(world, client, events, username):
     response = _get(_as(client, world.user(username)), reverse("audit:log"))
     assert response.status_code == 404
+
+
+def test_child_views_queries_grow_with_readers_not_with_reads(world, client, django_assert_max_num_queries):
+    child = world.a.students["g7c1"][0]
+    c = _as(client, world.user("a_parent"))
+    url = reverse("audit:child_views", args=[child.pk])
+    for _ in range(40):
+        record_sensitive_read(world.user("a_head"), child, "health_notes")
+        record_sensitive_read(world.user("a_admin"), child, "national_id")
+    _get(c, url)  # warm the session
+    # Session, user, the guardian's grants, the child, the reads, and five queries per distinct reader.
+    with django_assert_max_num_queries(25):
+        response = _get(c, url)
+    assert len(response.context["rows"]) == 50
