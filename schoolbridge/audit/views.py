@@ -18,7 +18,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -150,9 +150,9 @@ class LogFilterForm(forms.Form):
     def __init__(self, *args: Any, types: list[str], schools: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = sorted(((t, _model_label(t)) for t in types), key=lambda c: c[1])
-        self.fields["type"].choices = [("", _g("All types")), *choices]
+        self.fields["type"].choices = [("", gettext("All types")), *choices]
         if len(schools) > 1:
-            self.fields["school"].choices = [("", _g("All schools")), *((s.pk, s.name) for s in schools)]
+            self.fields["school"].choices = [("", gettext("All schools")), *((s.pk, s.name) for s in schools)]
         else:
             del self.fields["school"]
 
@@ -169,17 +169,19 @@ def _display(value: Any) -> str:
     if value is None:
         return "—"
     if value == "":
-        return _g("(empty)")
+        return gettext("(empty)")
     if value is True:
-        return _g("yes")
+        return gettext("yes")
     if value is False:
-        return _g("no")
+        return gettext("no")
     return str(value)
 
 
 def _changes(event: AuditEvent) -> list[Change]:
     return [
-        Change(field=name, label=_field_label(event.object_type, name), before=_display(old), after=_display(new))
+        Change(
+            field=name, label=_field_label(event.object_type, name), before=_display(old), after=_display(new)
+        )
         for name, (old, new) in changes(event.before, event.after).items()
     ]
 
