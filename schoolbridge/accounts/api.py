@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
 from schoolbridge.access.scope import get_scope
+from schoolbridge.api_support.auth import caller
 from schoolbridge.api_support.responses import ok
 
 from .models import RoleGrant
@@ -51,7 +52,7 @@ class MeOut(Schema):
 
 @router.get("/me", response=ok(MeOut), summary="The caller and every grant they hold")
 def me(request: HttpRequest) -> dict[str, Any]:
-    user = request.auth
+    user = caller(request)
     grants = [
         {
             "key": g.key,

@@ -81,3 +81,8 @@ class SessionCsrfAuth(APIKeyCookie):
 bearer_auth = BearerTokenAuth()
 session_auth = SessionCsrfAuth()
 API_AUTH = [bearer_auth, session_auth]
+
+
+def caller(request: HttpRequest) -> Any:
+    """The authenticated user of an API request (set by whichever scheme accepted it)."""
+    return request.auth  # type: ignore[attr-defined]

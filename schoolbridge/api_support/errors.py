@@ -172,27 +172,27 @@ def install_error_handlers(api: NinjaAPI) -> None:
     ) -> HttpResponse:
         return api.create_response(request, error_payload(code, message, fields), status=status)
 
-    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    def on_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         return respond(
             request, 422, "validation_error", _("Some fields are not valid."), validation_fields(exc.errors)
         )
 
-    def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    def on_django_validation(request: HttpRequest, exc: Any) -> HttpResponse:
         return respond(
             request, 422, "validation_error", _("Some fields are not valid."), django_validation_fields(exc)
         )
 
-    def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_not_found(request: HttpRequest, exc: Any) -> HttpResponse:
         # Deliberately says nothing about why: missing and out-of-scope look the same.
         return respond(request, 404, "not_found", not_found_message())
 
-    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    def on_api_error(request: HttpRequest, exc: Any) -> HttpResponse:
         return respond(request, exc.status, exc.code, exc.message, exc.fields)
 
-    def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    def on_permission_denied(request: HttpRequest, exc: Any) -> HttpResponse:
         return respond(request, 403, "forbidden", _("You may not do this."))
 
-    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    def on_http_error(request: HttpRequest, exc: Any) -> HttpResponse:
         if isinstance(exc, AuthenticationError):
             return respond(
                 request, 401, "unauthorized", _("Authentication required: log in or send a valid API token.")

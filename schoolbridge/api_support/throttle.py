@@ -38,7 +38,8 @@ class ApiRateThrottle(BaseThrottle):
             return True
         limit, period = parsed
         user = getattr(request, "auth", None)
-        ident = f"u{user.pk}" if getattr(user, "pk", None) else f"ip{self.get_ident(request)}"
+        pk = getattr(user, "pk", None)
+        ident = f"u{pk}" if pk else f"ip{self.get_ident(request)}"
         now = time.time()
         window = int(now // period)
         key = f"sb:api-rate:{ident}:{period}:{window}"

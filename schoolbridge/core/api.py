@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from schoolbridge.access.helpers import (
     read_sensitive,
 )
 from schoolbridge.access.scope import get_scope
+from schoolbridge.api_support.auth import caller
 from schoolbridge.api_support.errors import ApiError, django_validation_fields
 from schoolbridge.api_support.pagination import MAX_ID, PageMeta, PageParams, paginate
 from schoolbridge.api_support.responses import ok
@@ -123,7 +124,7 @@ class SensitiveOut(Schema):
 # --- shaping rows
 
 
-def _count(model: type, fk: str, **filters: Any) -> Coalesce:
+def _count(model: type[Model], fk: str, **filters: Any) -> Coalesce:
     """A correlated COUNT subquery: one per row, no row multiplication from joins."""
     sub = (
         model._default_manager.filter(**{fk: OuterRef("pk")}, **filters)
@@ -217,14 +218,14 @@ def _by_id(qs: QuerySet, object_id: int) -> Any:
 
 @router.get("/schools", response=ok(SchoolPage), summary="Schools whose overview you may see")
 def list_schools(request: HttpRequest, page: Query[PageParams]) -> dict[str, Any]:
-    result = paginate(_schools(request.auth), page)
+    result = paginate(_schools(caller(request)), page)
     result["items"] = [_school_out(s) for s in result["items"]]
     return result
 
 
 @router.get("/schools/{school_id}", response=ok(SchoolOut), summary="One school, with counts")
 def get_school(request: HttpRequest, school_id: ObjectId) -> dict[str, Any]:
-    return _school_out(_by_id(_schools(request.auth), school_id))
+    return _school_out(_by_id(_schools(caller(request)), school_id))
 
 
 class ClassFilter(Schema):
@@ -235,7 +236,7 @@ class ClassFilter(Schema):
 def list_classes(
     request: HttpRequest, filters: Query[ClassFilter], page: Query[PageParams]
 ) -> dict[str, Any]:
-    qs = _classes(request.auth)
+    qs = _classes(caller(request))
     if filters.school is not None:
         qs = qs.filter(school_id=filters.school)
     result = paginate(qs, page)
@@ -247,8 +248,8 @@ def list_classes(
     "/classes/{class_id}/students", response=ok(StudentPage), summary="Students of a class you may see"
 )
 def list_class_students(request: HttpRequest, class_id: ObjectId, page: Query[PageParams]) -> dict[str, Any]:
-    klass = access_class_by_id(request.auth, class_id)
-    result = paginate(_students(request.auth).filter(current_class=klass), page)
+    klass = access_class_by_id(caller(request), class_id)
+    result = paginate(_students(caller(request)).filter(current_class=klass), page)
     result["items"] = [_student_out(s) for s in result["items"]]
     return result
 
@@ -266,7 +267,7 @@ class StudentFilter(Schema):
 def list_students(
     request: HttpRequest, filters: Query[StudentFilter], page: Query[PageParams]
 ) -> dict[str, Any]:
-    qs = _students(request.auth)
+    qs = _students(caller(request))
     if filters.school is not None:
         qs = qs.filter(school_id=filters.school)
     if filters.klass is not None:
@@ -319,7 +320,7 @@ def _student_detail(user: Any, student: Student) -> dict[str, Any]:
 
 @router.get("/students/{student_id}", response=ok(StudentDetailOut), summary="One student's record")
 def get_student(request: HttpRequest, student_id: ObjectId) -> dict[str, Any]:
-    return _student_detail(request.auth, access_student_by_id(request.auth, student_id))
+    return _student_detail(caller(request), access_student_by_id(caller(request), student_id))
 
 
 @router.get(
@@ -332,7 +333,7 @@ def get_student_sensitive(
 ) -> dict[str, Any]:
     if field not in SENSITIVE_FIELDS:
         raise NotFound
-    user = request.auth
+    user = caller(request)
     student = access_student_by_id(user, student_id, capability="student.sensitive")
     value = read_sensitive(user, student, field, via="api")
     response["Cache-Control"] = "no-store"
@@ -378,7 +379,7 @@ def _invalid_choice(field: str) -> ApiError:
     "answers 409 `conflict`, with the message under `fields.student_number`.",
 )
 def create_student(request: HttpRequest, response: HttpResponse, payload: StudentIn) -> Status:
-    user = request.auth
+    user = caller(request)
     scope = get_scope(user)
     if not scope.allows_any("school.manage"):
         raise ApiError("forbidden", _("You may not do this."))

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from schoolbridge.api_support.auth import caller
 from schoolbridge.api_support.pagination import MAX_ID, PageMeta, PageParams, paginate
 from schoolbridge.api_support.responses import ok
 
@@ -74,7 +75,7 @@ def _out(n: Notification) -> dict[str, Any]:
 def list_notifications(
     request: HttpRequest, filters: Query[NotificationFilter], page: Query[PageParams]
 ) -> dict[str, Any]:
-    user = request.auth
+    user = caller(request)
     qs = Notification.objects.filter(user=user).order_by("-id")
     if filters.unread:
         qs = qs.filter(read_at__isnull=True)
@@ -88,13 +89,13 @@ def list_notifications(
 
 @router.post("/read", response=ok(ReadOut, write=True), summary="Mark some of your notifications read")
 def read_some(request: HttpRequest, payload: ReadIn) -> dict[str, Any]:
-    user = request.auth
+    user = caller(request)
     marked = actions.mark_read(user, payload.ids)
     return {"marked": marked, "unread_count": queries.unread_count(user)}
 
 
 @router.post("/read-all", response=ok(ReadOut, write=True), summary="Mark all your notifications read")
 def read_all(request: HttpRequest) -> dict[str, Any]:
-    user = request.auth
+    user = caller(request)
     marked = actions.mark_all_read(user)
     return {"marked": marked, "unread_count": queries.unread_count(user)}

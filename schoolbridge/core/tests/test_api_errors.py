@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from schoolbridge.api_support.testing import ApiClient, token_for
 
@@ -88,12 +89,17 @@ def test_bad_query_values_are_field_errors(head, path, field):
     assert all(isinstance(m, str) and m for m in err["fields"][field])
 
 
+def zh(message):
+    with translation.override("zh-hans"):
+        return translation.gettext(message)
+
+
 def test_body_field_errors(head):
     r = head.post("/notifications/read", {"ids": ["x", 5]})
     assert r.status_code == 422
-    assert r.data["error"]["fields"] == {"ids.0": ["输入整数。"]}
+    assert r.data["error"]["fields"] == {"ids.0": [zh("Enter a whole number.")]}
     r = head.post("/notifications/read", {})
-    assert r.data["error"]["fields"] == {"ids": ["这个字段是必填项。"]}
+    assert r.data["error"]["fields"] == {"ids": [zh("This field is required.")]}
 
 
 def test_invalid_json_is_bad_request(head):
@@ -103,11 +109,13 @@ def test_invalid_json_is_bad_request(head):
 
 
 def test_messages_follow_the_request_language(head):
-    zh = head.get("/students?limit=0")
+    zh_r = head.get("/students?limit=0")
     en = head.get("/students?limit=0", **{"Accept-Language": "en"})
-    assert zh.data["error"]["fields"]["limit"] == ["确保该值大于或等于1。"]
-    assert en.data["error"]["fields"]["limit"] == ["Ensure this value is greater than or equal to 1."]
-    assert zh.data["error"]["code"] == en.data["error"]["code"] == "validation_error"
+    english = "Ensure this value is greater than or equal to 1."
+    assert en.data["error"]["fields"]["limit"] == [english]
+    chinese = zh("Ensure this value is greater than or equal to %(limit_value)s.") % {"limit_value": 1}
+    assert zh_r.data["error"]["fields"]["limit"] == [chinese] != [english]
+    assert zh_r.data["error"]["code"] == en.data["error"]["code"] == "validation_error"
 
 
 def test_unauthorized_message_in_english_on_request(client, world):
