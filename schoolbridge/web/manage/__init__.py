@@ -1,0 +1,1 @@
+"""Management pages for school and district administrators: the school tree, people, guardians, roles."""
