@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -153,15 +154,31 @@ def test_bell_count_updates_live(live_world, live_server_url, phone_page):
     assert re.fullmatch(r"\d+", phone_page.inner_text("#bell-count"))
 
 
-def test_screenshot_of_guardian_home(live_world, live_server_url, phone_page):
-    """Keeps docs/screenshot.png (used by the README) in step with the guardian home."""
+def test_screenshot_of_guardian_home(live_world, live_server_url, phone_page, tmp_path):
+    """The guardian home as the README shows it. Set SCHOOLBRIDGE_UPDATE_SCREENSHOT=1 to rewrite
+    docs/screenshot.png; otherwise the picture goes to a temporary directory."""
+    from schoolbridge.core.models import Guardian, Guardianship
     from schoolbridge.notify.actions import notify
 
     parent = live_world.user("a_parent")
+    first = live_world.a.students["g7c1"][0]
+    second = live_world.a.students["g8c1"][0]
+    for student, given in ((first, "小明"), (second, "小红")):
+        student.person.family_name, student.person.given_name = "张", given
+        student.person.save(update_fields=["family_name", "given_name"])
+    guardian = Guardian.objects.get(person__user=parent)
+    Guardianship.objects.create(
+        district=live_world.district, school=live_world.a.school, guardian=guardian, student=second,
+        relationship="mother", may_see_records=True,
+    )
     in_thread(notify, [parent], "notice", "本周五下午举行运动会，请穿运动服", school=live_world.a.school)
     in_thread(notify, [parent], "homework", "数学作业：练习册第12页", school=live_world.a.school)
     _home(phone_page, live_server_url, live_world, "a_parent")
-    out = settings.PROJECT_DIR / "docs" / "screenshot.png"
-    out.parent.mkdir(exist_ok=True)
+    assert phone_page.locator(".child-card").count() == 2
+    if os.environ.get("SCHOOLBRIDGE_UPDATE_SCREENSHOT"):
+        out = settings.PROJECT_DIR / "docs" / "screenshot.png"
+        out.parent.mkdir(exist_ok=True)
+    else:
+        out = tmp_path / "screenshot.png"
     phone_page.screenshot(path=str(out), full_page=True)
     assert out.stat().st_size > 10_000
