@@ -31,13 +31,11 @@ from schoolbridge.core import actions
 from schoolbridge.core.errors import Refused
 from schoolbridge.core.models import (
     Class,
-    Enrollment,
     GradeLevel,
     Guardianship,
     Room,
     School,
     SchoolYear,
-    Staff,
     Student,
     Subject,
     TeachingAssignment,
@@ -45,6 +43,7 @@ from schoolbridge.core.models import (
 )
 
 from . import forms as f
+from . import queries as q
 
 PAGE_SIZE = 25
 View = Callable[..., HttpResponse]
@@ -77,7 +76,7 @@ def _ctx(request: HttpRequest, school: School, section: str, **extra: Any) -> di
     # tree and roles but sees no individual records without an explicit grant).
     can_manage_students = scope.allows_any("student.manage") and (
         scope.queryset("student.manage").filter(school=school).exists()
-        or not Student.objects.filter(school=school).exists()
+        or not q.school_has_students(request.user, school)
     )
     return {"school": school, "section": section, "can_manage_students": can_manage_students, **extra}
 
@@ -303,7 +302,7 @@ def unassign(request: HttpRequest, school: School, pk: int) -> HttpResponse:
 @managed_school
 def staff_list(request: HttpRequest, school: School) -> HttpResponse:
     staff = (
-        Staff.objects.filter(school=school)
+        q.staff_of(request.user, school)
         .select_related("person", "person__user")
         .order_by("-active", "person__family_name", "person__given_name")
     )
@@ -339,7 +338,7 @@ def staff_create(request: HttpRequest, school: School) -> HttpResponse:
 
 @managed_school
 def staff_edit(request: HttpRequest, school: School, pk: int) -> HttpResponse:
-    staff = _get(Staff.objects.filter(school=school).select_related("person"), pk)
+    staff = q.staff_by_id(request.user, school, pk)
     p = staff.person
     initial = {
         "family_name": p.family_name,
@@ -463,11 +462,7 @@ def _student_page(request: HttpRequest, school: School, student: Student, **form
         school=school, initial={"status": student.status, "date": today}
     )
     add = forms.get("add_guardian") or f.GuardianAddForm(school=school)
-    guardianships = list(
-        Guardianship.objects.filter(student=student)
-        .select_related("guardian__person")
-        .order_by("-is_primary", "id")
-    )
+    guardianships = list(q.guardianships_of(request.user, student).order_by("-is_primary", "id"))
     edit_forms = forms.get("edit_guardianship", {})
     rows = []
     for gs in guardianships:
@@ -477,9 +472,7 @@ def _student_page(request: HttpRequest, school: School, student: Student, **form
             initial={name: getattr(gs, name) for name in f.GuardianshipForm.base_fields},
         )
         rows.append((gs, form))
-    enrollments = (
-        Enrollment.objects.filter(student=student).select_related("klass").order_by("-start_date", "-id")
-    )
+    enrollments = q.enrollments_of(request.user, student).order_by("-start_date", "-id")
     ctx = _ctx(
         request,
         school,
@@ -573,7 +566,7 @@ def guardian_add(request: HttpRequest, school: School, pk: int) -> HttpResponse:
 
 
 def _managed_guardianship(request: HttpRequest, school: School, pk: Any) -> tuple[Guardianship, Student]:
-    gs = _get(Guardianship.objects.filter(school=school), pk)
+    gs = q.guardianship_by_id(request.user, school, pk)
     return gs, _managed_student(request, school, gs.student_id)
 
 
