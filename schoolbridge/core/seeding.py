@@ -587,18 +587,18 @@ class _Seeder:
             family_name = student_people[fam[0]].family_name
             r = rng.random()
             if r < 0.70:
-                members = [("mother", "F", None, 30, 48), ("father", "M", family_name, 31, 50)]
+                household = [("mother", "F", None, 30, 48), ("father", "M", family_name, 31, 50)]
             elif r < 0.80:
-                members = [("father", "M", family_name, 31, 50), ("mother", "F", None, 30, 48)]
+                household = [("father", "M", family_name, 31, 50), ("mother", "F", None, 30, 48)]
             elif r < 0.88:
-                members = [("mother", "F", None, 30, 48), ("grandmother", "F", None, 58, 75)]
+                household = [("mother", "F", None, 30, 48), ("grandmother", "F", None, 58, 75)]
             elif r < 0.94:
-                members = [("mother", "F", None, 30, 48)]
+                household = [("mother", "F", None, 30, 48)]
             elif r < 0.97:
-                members = [("father", "M", family_name, 31, 50)]
+                household = [("father", "M", family_name, 31, 50)]
             else:
-                members = [("grandfather", "M", family_name, 58, 75)]
-            for k, (rel, gender, fam_name, lo, hi) in enumerate(members):
+                household = [("grandfather", "M", family_name, 58, 75)]
+            for k, (rel, gender, fam_name, lo, hi) in enumerate(household):
                 g = len(guardian_people)
                 guardian_people.append(self.adult(gender, fam_name, lo, hi))
                 records = rng.random() >= 0.03
@@ -737,7 +737,7 @@ def describe_logins(district: District | None = None) -> list[DemoLogin]:
                 teacher__person__user=user, term__start_date__lte=today, term__end_date__gte=today
             ).select_related("subject")
             subjects = sorted({ta.subject.name for ta in tas})
-            detail = f"{tas.count()} classes · {'、'.join(subjects)}"
+            detail = f"{len({ta.klass_id for ta in tas})} classes · {'、'.join(subjects)}"
         elif key == "guardian":
             kids = Guardianship.objects.filter(guardian__person__user=user).select_related("student__school")
             detail = f"{kids.count()} children · {len({g.student.school_id for g in kids})} schools"
