@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from schoolbridge.audit.log import record_sensitive_read
@@ -37,7 +37,9 @@ def _pk(object_id: Any) -> int | None:
     return pk if 0 < pk <= _MAX_PK else None
 
 
-def _fetch(user: Any, capability: str, model: type, object_id: Any, select: tuple[str, ...] = ()) -> Any:
+def _fetch(
+    user: Any, capability: str, model: type[Model], object_id: Any, select: tuple[str, ...] = ()
+) -> Any:
     pk = _pk(object_id)
     if pk is None:
         # Still resolve the capability, so a programming error (wrong model) fails loudly.
@@ -86,7 +88,9 @@ def audit_log_schools(user: Any) -> QuerySet[School]:
     heads = Scope(user, tuple(scope.grants_of("school_admin", "principal")))
     overseen = heads.queryset("school.aggregate")
     if not managed.query.is_empty() or not overseen.query.is_empty():
-        return School._default_manager.filter(Q(pk__in=managed.values("pk")) | Q(pk__in=overseen.values("pk")))
+        return School._default_manager.filter(
+            Q(pk__in=managed.values("pk")) | Q(pk__in=overseen.values("pk"))
+        )
     return School._default_manager.none()
 
 

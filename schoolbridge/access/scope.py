@@ -26,10 +26,13 @@ def load_grants(user: Any, today: datetime.date | None = None) -> tuple[Grant, .
         return ()
     today = today or timezone.localdate()
     grants: list[Grant] = []
-    for rg in RoleGrant.objects.filter(user=user).select_related("school", "grade", "district").order_by("id"):
-        label = rg.district.name if rg.school_id is None else rg.school.name
-        if rg.grade_id:
-            label = f"{rg.school.name} · {rg.grade.name}"
+    for rg in (
+        RoleGrant.objects.filter(user=user).select_related("school", "grade", "district").order_by("id")
+    ):
+        school, grade = rg.school, rg.grade
+        label = rg.district.name if school is None else school.name
+        if school is not None and grade is not None:
+            label = f"{school.name} · {grade.name}"
         grants.append(
             Grant(
                 role=rg.role,
@@ -88,8 +91,8 @@ def load_grants(user: Any, today: datetime.date | None = None) -> tuple[Grant, .
                 label=f"{student.person.full_name} · {student.school.name}",
             )
         )
-    for student in (
-        Student.objects.filter(person__user=user, status=Student.Status.ENROLLED).select_related("school", "person")
+    for student in Student.objects.filter(person__user=user, status=Student.Status.ENROLLED).select_related(
+        "school", "person"
     ):
         grants.append(
             Grant(

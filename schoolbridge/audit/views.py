@@ -150,9 +150,13 @@ class LogFilterForm(forms.Form):
     def __init__(self, *args: Any, types: list[str], schools: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = sorted(((t, _model_label(t)) for t in types), key=lambda c: c[1])
-        self.fields["type"].choices = [("", gettext("All types")), *choices]
+        type_field = self.fields["type"]
+        assert isinstance(type_field, forms.ChoiceField)
+        type_field.choices = [("", gettext("All types")), *choices]
         if len(schools) > 1:
-            self.fields["school"].choices = [("", gettext("All schools")), *((s.pk, s.name) for s in schools)]
+            school_field = self.fields["school"]
+            assert isinstance(school_field, forms.ChoiceField)
+            school_field.choices = [("", gettext("All schools")), *((s.pk, s.name) for s in schools)]
         else:
             del self.fields["school"]
 

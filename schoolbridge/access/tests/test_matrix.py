@@ -289,7 +289,7 @@ def _expected_for(user: str) -> dict[str, dict[str, bool]]:
     return {capability: cells[user] for capability, (_columns, cells) in EXPECTED.items()}
 
 
-def _missing_id(model: type) -> int:
+def _missing_id(model: Any) -> int:
     last = model._default_manager.order_by("-pk").values_list("pk", flat=True).first() or 0
     return last + 1000
 
