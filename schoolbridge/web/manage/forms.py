@@ -81,10 +81,6 @@ PERSON = forms.fields_for_model(
 )
 
 
-def _person_fields(*names: str) -> dict[str, Any]:
-    return {n: PERSON[n] for n in names}
-
-
 class StaffCreateForm(ManageForm):
     family_name = PERSON["family_name"]
     given_name = PERSON["given_name"]
