@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from .models import AuditEvent, SensitiveRead
@@ -21,8 +24,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-# Fields whose values never go into the audit log in clear: the log records that they changed.
+# Fields whose values never go into the audit log in clear. A keyed fingerprint stands in for the value,
+# so the log still shows that (and when) they changed without revealing them.
 REDACTED_FIELDS = {"password", "national_id", "health_notes", "key_hash", "code"}
+
+
+def redacted(value: Any) -> str:
+    if not value:
+        return ""
+    digest = hmac.new(settings.SECRET_KEY.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    return f"•••{digest[:8]}"
 
 
 def snapshot(obj: models.Model | None, fields: Iterable[str] | None = None) -> dict[str, Any] | None:
@@ -35,7 +46,7 @@ def snapshot(obj: models.Model | None, fields: Iterable[str] | None = None) -> d
             continue
         value = getattr(obj, field.attname)
         if field.name in REDACTED_FIELDS:
-            value = "•••" if value else ""
+            value = redacted(value)
         out[field.name] = _jsonable(value)
     return out
 

@@ -27,6 +27,9 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["school", "at"])]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
 
 class SensitiveRead(models.Model):
     """A read of a sensitive field of a student (national ID, health notes)."""
@@ -42,3 +45,6 @@ class SensitiveRead(models.Model):
     class Meta:
         verbose_name = _("sensitive read")
         indexes = [models.Index(fields=["student", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.field} of {self.student_id}"

@@ -115,15 +115,15 @@ class Person(models.Model):
     class Meta:
         verbose_name = _("person")
 
+    def __str__(self) -> str:
+        return self.full_name
+
     @property
     def full_name(self) -> str:
         # Chinese order (family name first, no space) unless the name is Latin script.
         if self.family_name.isascii() and self.given_name.isascii():
             return f"{self.given_name} {self.family_name}".strip()
         return f"{self.family_name}{self.given_name}"
-
-    def __str__(self) -> str:
-        return self.full_name
 
 
 class Staff(models.Model):
@@ -279,6 +279,9 @@ class Guardianship(models.Model):
         verbose_name = _("guardianship")
         constraints = [models.UniqueConstraint(fields=["guardian", "student"], name="guardianship_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.guardian_id} → {self.student_id} ({self.relationship})"
+
 
 class Enrollment(models.Model):
     """A student in a class over a date range; history is kept (end_date set, never deleted)."""
@@ -299,6 +302,9 @@ class Enrollment(models.Model):
         ]
         indexes = [models.Index(fields=["klass", "end_date"])]
 
+    def __str__(self) -> str:
+        return f"{self.student_id} in {self.klass_id} from {self.start_date}"
+
 
 class TeachingAssignment(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
@@ -313,3 +319,6 @@ class TeachingAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["teacher", "klass", "subject", "term"], name="assignment_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.teacher_id} teaches {self.subject_id} in {self.klass_id}"
