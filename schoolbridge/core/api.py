@@ -28,7 +28,7 @@ from schoolbridge.api_support.responses import ok
 
 from . import actions
 from .errors import InvalidInput
-from .models import Class, Guardianship, Person, School, Staff, Student
+from .models import Class, Person, School, Staff, Student
 
 router = Router(tags=["school data"])
 
@@ -198,10 +198,10 @@ def _classes(user: Any) -> QuerySet:
 
 
 def _students(user: Any) -> QuerySet:
-    base = Student.objects.select_related("person", "school", "current_class")
     return (
         get_scope(user)
-        .queryset("student.view", base)
+        .queryset("student.view")
+        .select_related("person", "school", "current_class")
         .order_by("current_class__name", "person__family_name", "person__given_name", "id")
     )
 
@@ -300,9 +300,8 @@ def _student_detail(user: Any, student: Student) -> dict[str, Any]:
             "phone": gs.guardian.person.phone if contacts else None,
             "email": gs.guardian.person.email if contacts else None,
         }
-        for gs in Guardianship.objects.filter(student=student)
-        .select_related("guardian__person")
-        .order_by("-is_primary", "id")
+        # Through the student, who has been authorised already.
+        for gs in student.guardianships.select_related("guardian__person").order_by("-is_primary", "id")
     ]
     return {
         **_student_out(student),
