@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,15 +45,18 @@ def live_server_url(transactional_db: Any) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture
+def browser(monkeypatch: Any) -> Iterator[Any]:
+    """Headless Chromium for one test.
+
+    Playwright's sync API runs an event loop in the test thread while it is open. It is closed after
+    each test, so that later tests (async_to_sync, channel layers) do not find a loop running; during
+    the test, the ORM calls the test itself makes are allowed beside that loop.
+    """
     path = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop running in the test thread; the ORM calls the
-    # tests make there are still plain synchronous code.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
         try:
