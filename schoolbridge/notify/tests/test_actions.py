@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core import mail
 from django.db import transaction
@@ -16,9 +16,7 @@ from schoolbridge.notify import channels as registry
 from schoolbridge.notify.models import Notification
 from schoolbridge.notify.queries import latest, unread_count
 
-
-def run(coro_fn: Any) -> Any:
-    return async_to_sync(coro_fn)()
+from .util import run
 
 
 async def _listen(*user_ids: int) -> dict[int, str]:
@@ -31,12 +29,13 @@ async def _listen(*user_ids: int) -> dict[int, str]:
     return out
 
 
-async def _drain(channel: str, timeout: float = 0.3) -> list[dict[str, Any]]:
+async def _drain(channel: str, first: float = 3.0, quiet: float = 0.5) -> list[dict[str, Any]]:
+    """Everything on the channel: waits up to `first` seconds for a first message, then until quiet."""
     layer = get_channel_layer()
-    got = []
+    got: list[dict[str, Any]] = []
     while True:
         try:
-            got.append(await asyncio.wait_for(layer.receive(channel), timeout))
+            got.append(await asyncio.wait_for(layer.receive(channel), quiet if got else first))
         except TimeoutError:
             return got
 
@@ -85,29 +84,27 @@ def test_no_recipients_is_a_no_op(world: Any) -> None:
     assert actions.notify([], "k", "t") == []
 
 
-def test_push_email_and_sms_happen_after_commit(
-    memory_layer: None, world: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    parent = world.user("a_parent")
+@pytest.mark.django_db(transaction=True)
+def test_push_email_and_sms_happen_after_commit(memory_layer: None, live_world: Any) -> None:
+    parent = live_world.user("a_parent")
     parent.email = "parent@example.org"
     parent.save()
 
-    async def scenario() -> tuple[list[dict[str, Any]], int, int]:
+    async def scenario() -> list[dict[str, Any]]:
         chans = await _listen(parent.pk)
 
-        def write() -> tuple[int, int]:
-            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        def write() -> None:
+            with transaction.atomic():
                 actions.notify([parent], "notice", "Sports day", body="Friday", link="/x/", channels=("inapp", "email", "sms"))
                 # Inside the transaction nothing has gone out yet.
                 assert len(mail.outbox) == 0 and sms.read_outbox() == []
-            return len(callbacks), len(mail.outbox)
+            assert len(mail.outbox) == 1
 
-        n_callbacks, n_mail = await sync_to_async(write)()
-        return await _drain(chans[parent.pk]), n_callbacks, n_mail
+        await sync_to_async(write)()
+        return await _drain(chans[parent.pk])
 
-    events, n_callbacks, n_mail = run(scenario)
-    assert n_callbacks == 3
-    assert n_mail == 1
+    events = run(scenario)
+    assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["parent@example.org"]
     assert "Sports day" in mail.outbox[0].subject and "/x/" in mail.outbox[0].body
     (text,) = sms.read_outbox()
@@ -148,7 +145,7 @@ def test_rolled_back_transaction_pushes_and_sends_nothing(memory_layer: None, li
                 pass
 
         await sync_to_async(write)()
-        return await _drain(chans[parent.pk])
+        return await _drain(chans[parent.pk], first=1.0)
 
     assert run(scenario) == []
     assert not Notification.objects.exists()
@@ -198,20 +195,17 @@ def test_mark_all_read_is_one_update(world: Any, django_assert_max_num_queries: 
     assert unread_count(a) == 0 and unread_count(b) == 1
 
 
-def test_reads_push_the_new_unread_count(
-    memory_layer: None, world: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    a = world.user("a_parent")
+@pytest.mark.django_db(transaction=True)
+def test_reads_push_the_new_unread_count(memory_layer: None, live_world: Any) -> None:
+    a = live_world.user("a_parent")
     rows = actions.notify([a], "k", "x") + actions.notify([a], "k", "y")
 
     async def scenario() -> list[dict[str, Any]]:
         chans = await _listen(a.pk)
 
         def read() -> None:
-            with django_capture_on_commit_callbacks(execute=True):
-                actions.mark_read(a, [rows[0].pk])
-            with django_capture_on_commit_callbacks(execute=True):
-                actions.mark_all_read(a)
+            actions.mark_read(a, [rows[0].pk])
+            actions.mark_all_read(a)
 
         await sync_to_async(read)()
         return await _drain(chans[a.pk])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
@@ -17,11 +17,9 @@ from django.db import transaction
 from schoolbridge.notify import actions, consumers
 from schoolbridge.notify.consumers import NotificationConsumer
 
+from .util import run
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(coro_fn: Any) -> Any:
-    return async_to_sync(coro_fn)()
 
 
 def communicator(user: Any, query: str = "") -> WebsocketCommunicator:
@@ -202,7 +200,7 @@ def test_admin_needs_two_factor_in_the_session(memory_layer: None, live_world: A
         await comm.disconnect()
         return first
 
-    refused = async_to_sync(attempt)({})
+    refused = run(attempt, {})
     assert refused["type"] == "websocket.close" and refused["code"] == consumers.CLOSE_UNAUTHENTICATED
-    welcome = async_to_sync(attempt)({DEVICE_ID_SESSION_KEY: device.persistent_id})
+    welcome = run(attempt, {DEVICE_ID_SESSION_KEY: device.persistent_id})
     assert welcome["type"] == "websocket.send" and '"welcome"' in welcome["text"]

@@ -7,12 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from django.db import transaction
 from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from schoolbridge.notify import actions
+
+from .util import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,9 +56,8 @@ def test_catch_up_and_unread_over_the_real_server(any_layer: str, live_world: An
     with open_socket(live_server_url, cookie) as ws:
         welcome = json.loads(ws.recv(timeout=10))
         assert welcome == {"type": "welcome", "user": parent.pk, "latest_id": earlier.pk}
-        with transaction.atomic():
-            (missed,) = actions.notify([parent], "notice", "Sent while the page loaded", channels=push)
-        actions.notify([live_world.user("b_parent")], "notice", "Not for this parent", channels=push)
+        (missed,) = in_thread(actions.notify, [parent], "notice", "Sent while the page loaded", channels=push)
+        in_thread(actions.notify, [live_world.user("b_parent")], "notice", "Not for this parent", channels=push)
         ws.send(json.dumps({"type": "hello", "last_id": earlier.pk}))
         got = frames(ws, "catchup")
         # Pushed live or caught up, but exactly once, and never another user's.
@@ -68,7 +68,7 @@ def test_catch_up_and_unread_over_the_real_server(any_layer: str, live_world: An
 
         if any_layer == "redis":
             # A push from another thread (another process in production) arrives live.
-            actions.notify([parent], "notice", "Live from elsewhere")
+            in_thread(actions.notify, [parent], "notice", "Live from elsewhere")
             live = frames(ws, "notification")
             assert live[-1]["notification"]["title"] == "Live from elsewhere"
             assert wait_for_unread(ws, 3)

@@ -80,8 +80,10 @@
   }
 
   function urlFor(list, attr, id) {
+    /* The list carries URLs made for id 0, e.g. /notifications/0/read/. */
     var tpl = list.getAttribute(attr) || "";
-    return tpl.replace(/\/0\/([^/]*)$/, "/" + id + "/$1");
+    var at = tpl.lastIndexOf("/0/");
+    return at < 0 ? tpl : tpl.slice(0, at) + "/" + id + "/" + tpl.slice(at + 3);
   }
 
   function renderItem(list, n) {
