@@ -21,7 +21,7 @@ PAGE_SIZE = 20
 def _own(request: HttpRequest, pk: int) -> Notification:
     """The user's own notification; someone else's is as missing as a deleted one."""
     try:
-        return Notification.objects.get(pk=pk, user=request.user)
+        return Notification.objects.get(pk=pk, user_id=request.user.pk)
     except Notification.DoesNotExist:
         raise Http404 from None
 
@@ -38,9 +38,9 @@ def _back(request: HttpRequest) -> str:
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    qs = Notification.objects.filter(user=request.user).order_by("-id")
+    qs = Notification.objects.filter(user_id=request.user.pk).order_by("-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
+    unread = Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True).count()
     newest = qs.values_list("pk", flat=True).first() or 0
     return render(
         request,

@@ -27,7 +27,7 @@ def session_cookie(user: Any) -> str:
 def open_socket(base: str, cookie: str | None) -> ClientConnection:
     headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
     url = base.replace("http://", "ws://") + "/ws/notifications/"
-    return connect(url, additional_headers=headers, origin=base, open_timeout=10)  # type: ignore[arg-type]
+    return connect(url, additional_headers=headers, origin=base, open_timeout=10)  # type: ignore[call-overload]
 
 
 def frames(ws: ClientConnection, until: str, timeout: float = 10) -> list[dict[str, Any]]:
