@@ -18,10 +18,18 @@ from .models import Notification
 PAGE_SIZE = 20
 
 
+def _uid(request: HttpRequest) -> int:
+    """The logged-in user's id (views here are all behind login_required)."""
+    pk = request.user.pk
+    if pk is None:
+        raise Http404
+    return int(pk)
+
+
 def _own(request: HttpRequest, pk: int) -> Notification:
     """The user's own notification; someone else's is as missing as a deleted one."""
     try:
-        return Notification.objects.get(pk=pk, user_id=request.user.pk)
+        return Notification.objects.get(pk=pk, user_id=_uid(request))
     except Notification.DoesNotExist:
         raise Http404 from None
 
@@ -38,9 +46,9 @@ def _back(request: HttpRequest) -> str:
 @require_GET
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    qs = Notification.objects.filter(user_id=request.user.pk).order_by("-id")
+    qs = Notification.objects.filter(user_id=_uid(request)).order_by("-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    unread = Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True).count()
+    unread = Notification.objects.filter(user_id=_uid(request), read_at__isnull=True).count()
     newest = qs.values_list("pk", flat=True).first() or 0
     return render(
         request,
