@@ -74,3 +74,20 @@ def phone_page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_db_sessions(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Live-server worker threads keep thread-local connections that outlive the server; on PostgreSQL
+    they would keep the test database from being dropped at the end of the run."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
