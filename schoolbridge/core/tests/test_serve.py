@@ -15,6 +15,8 @@ import httpx
 import pytest
 from celery import Celery
 
+from schoolbridge.testing.services import redis_url_or_skip
+
 pytestmark = pytest.mark.xdist_group("serve")
 
 
@@ -49,13 +51,25 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path) -> None:
+def _isolated_redis_url(url: str) -> str:
+    """The same Redis server, database 13, so that no other worker consumes our task."""
+    base = url.split("?")[0].rstrip("/")
+    head, _, tail = base.rpartition("/")
+    return f"{head if tail.isdigit() else base}/13"
+
+
+@pytest.mark.parametrize("broker", ["embedded", "redis"])
+def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path, broker: str) -> None:
     var = tmp_path / "var"
     var.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
     env.update(
         SCHOOLBRIDGE_VAR=str(var), DJANGO_SETTINGS_MODULE="schoolbridge.settings", PYTHONUNBUFFERED="1"
     )
+    redis_url = ""
+    if broker == "redis":
+        redis_url = _isolated_redis_url(redis_url_or_skip())
+        env.update(REDIS_URL=redis_url, SCHOOLBRIDGE_CHANNEL_PREFIX=f"sbtest{os.getpid()}")
     port = _free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
@@ -81,15 +95,19 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path) -> None:
         worker_pid = int(match.group(1))
         assert _alive(worker_pid)
 
-        # A task sent to the embedded filesystem broker from another process is run by serve's worker.
-        broker = var / "broker"
-        sender = Celery("sender", broker="filesystem://")
-        sender.conf.broker_transport_options = {
-            "data_folder_in": str(broker / "in"),
-            "data_folder_out": str(broker / "in"),
-            "processed_folder": str(broker / "processed"),
-            "store_processed": False,
-        }
+        # A task sent to the broker (embedded filesystem, or Redis) from another process is run by serve's worker.
+        if broker == "redis":
+            assert "(Redis)" in log.read_text(errors="replace")
+            sender = Celery("sender", broker=redis_url)
+        else:
+            folders = var / "broker"
+            sender = Celery("sender", broker="filesystem://")
+            sender.conf.broker_transport_options = {
+                "data_folder_in": str(folders / "in"),
+                "data_folder_out": str(folders / "in"),
+                "processed_folder": str(folders / "processed"),
+                "store_processed": False,
+            }
         target = tmp_path / "pong.txt"
         sender.send_task("schoolbridge.core.tasks.ping", args=[str(target), "hello-worker"])
         _wait(target.exists, 60, "the ping task to run", log)
