@@ -12,7 +12,7 @@ from .world import World, build_world
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings: Any, tmp_path: Any) -> None:
+def fast_and_isolated(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -77,7 +77,7 @@ def phone_page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _end_stray_db_sessions(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+def end_stray_db_sessions(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """Live-server worker threads keep thread-local connections that outlive the server; on PostgreSQL
     they would keep the test database from being dropped at the end of the run."""
     yield
@@ -88,6 +88,6 @@ def _end_stray_db_sessions(django_db_setup: Any, django_db_blocker: Any) -> Iter
             return
         with connection.cursor() as cur:
             cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
