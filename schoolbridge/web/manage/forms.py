@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from schoolbridge.accounts.models import RoleGrant
@@ -36,6 +37,13 @@ def add_action_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc.error_list)
 
 
+def model_choice(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """The form's model choice field `name` (to narrow its queryset)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)
+    return field
+
+
 class ManageForm(forms.Form):
     """A form whose choice fields only offer objects of one school."""
 
@@ -46,9 +54,10 @@ class ManageForm(forms.Form):
             if isinstance(field, forms.DateField):
                 field.widget = DATE
             if isinstance(field, forms.ModelChoiceField):
+                assert field.queryset is not None
                 field.queryset = self.limit(field.queryset.model)
 
-    def limit(self, model: type) -> Any:
+    def limit(self, model: type[models.Model]) -> Any:
         qs = model._default_manager.filter(school=self.school)
         if model is Staff:
             qs = (
@@ -61,7 +70,7 @@ class ManageForm(forms.Form):
         return qs
 
 
-def model_form(model: type, fields: list[str], **extra: Any) -> type[ManageForm]:
+def model_form(model: type[models.Model], fields: list[str], **extra: Any) -> type[ManageForm]:
     attrs: dict[str, Any] = dict(forms.fields_for_model(model, fields=fields))
     attrs.update(extra)
     return type(f"{model.__name__}ManageForm", (ManageForm,), attrs)
@@ -217,7 +226,9 @@ class GrantForm(ManageForm):
     def __init__(self, *args: Any, roles: list[str], allow_records: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(RoleGrant.Role.choices)
-        self.fields["role"].choices = [(r, labels[r]) for r in roles]
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = [(r, labels[r]) for r in roles]
         if not allow_records:
             del self.fields["include_records"]
 
@@ -237,7 +248,7 @@ class StudentFilterForm(forms.Form):
 
     def __init__(self, *args: Any, school: School, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["klass"].queryset = (
+        model_choice(self, "klass").queryset = (
             Class.objects.filter(school=school)
             .select_related("year", "grade")
             .order_by("-year__start_date", "grade__order", "name")

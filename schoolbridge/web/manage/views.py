@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q, Value
+from django.db.models import Model, Prefetch, Q, Value
 from django.db.models.functions import Concat
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -122,10 +122,10 @@ def school_tree(request: HttpRequest, school: School) -> HttpResponse:
 
 @dataclass(frozen=True)
 class Kind:
-    model: type
+    model: type[Model]
     title: Any
-    create_form: type
-    edit_form: type
+    create_form: type[f.ManageForm]
+    edit_form: type[f.ManageForm]
     create: Callable[..., Any]
     update: Callable[..., Any]
 
@@ -256,7 +256,7 @@ def class_detail(request: HttpRequest, school: School, pk: int) -> HttpResponse:
         pk,
     )
     form = f.AssignForm(request.POST or None, school=school)
-    form.fields["term"].queryset = Term.objects.filter(school=school, year=klass.year_id)
+    f.model_choice(form, "term").queryset = Term.objects.filter(school=school, year=klass.year_id)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -606,7 +606,7 @@ def _grant_form(request: HttpRequest, school: School, data: Any = None) -> f.Gra
     if is_district_admin:
         roles = list(RoleGrant.Role.values)
     form = f.GrantForm(data, school=school, roles=roles, allow_records=is_district_admin)
-    form.fields["grade"].queryset = GradeLevel.objects.filter(school=school)
+    f.model_choice(form, "grade").queryset = GradeLevel.objects.filter(school=school)
     return form
 
 

@@ -71,6 +71,7 @@ def test_other_school_is_404(admin_client, world):
     ):
         assert admin_client.get(path).status_code == 404, path
     gs = Guardianship.objects.filter(school=b.school).first()
+    assert gs is not None
     r = admin_client.post(url("guardianship_remove", world.a.school.pk, gs.pk))
     assert r.status_code == 404 and Guardianship.objects.filter(pk=gs.pk).exists()
     r = admin_client.post(url("student_move", world.a.school.pk, b.students["g7c1"][0].pk),
@@ -138,6 +139,7 @@ def test_staff_create_and_list(admin_client, world, django_assert_max_num_querie
         "create_login": "on"})
     assert r.status_code == 302
     staff = Staff.objects.get(staff_number="T-77")
+    assert staff.person.user is not None
     assert staff.person.user.phone == "13800007070"
     with django_assert_max_num_queries(15):
         r = admin_client.get(url("staff", world.a.school.pk))
