@@ -12,7 +12,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "phone", "email", "first_name", "last_name", "is_active", "is_superuser")
     search_fields = ("username", "phone", "email", "first_name", "last_name")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("SchoolBridge"), {"fields": ("phone", "language")}),
     )
 

@@ -155,7 +155,8 @@ def _grouped(secret: str, size: int = 4) -> str:
 def two_factor(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator (first time) or verify a code (every new session)."""
     next_url = _safe_next(request)
-    if request.user.is_verified():  # type: ignore[attr-defined]
+    # is_verified() is installed on request.user by django_otp's OTPMiddleware; the stubs cannot know.
+    if request.user.is_verified():  # type: ignore[union-attr]
         return HttpResponseRedirect(next_url)
     form = TokenForm(request.POST or None)
     if actions.has_confirmed_totp(request.user):
@@ -244,7 +245,7 @@ def bind(request: HttpRequest) -> HttpResponse:
                 {
                     "child_name": student.person.full_name,
                     "school_name": student.school.name,
-                    "class_name": student.current_class.name if student.current_class_id else "",
+                    "class_name": student.current_class.name if student.current_class else "",
                     "relationship": gs.get_relationship_display(),
                 },
             )
@@ -267,7 +268,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             form = ApiTokenForm()
-    rows = ApiToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
+    user = request.user
+    assert user.is_authenticated  # login_required
+    rows = ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
     return render(
         request,
         "accounts/tokens.html",

@@ -24,7 +24,9 @@ def _english(settings):
 
 
 def last_code() -> str:
-    return re.search(r"\b(\d{6})\b", read_outbox()[-1]["text"]).group(1)
+    match = re.search(r"\b(\d{6})\b", read_outbox()[-1]["text"])
+    assert match is not None
+    return match.group(1)
 
 
 def test_sms_code_resets_password(world, django_capture_on_commit_callbacks):
@@ -171,7 +173,9 @@ def test_email_reset_flow(client, world):
     response = client.post(reverse("password_reset"), {"email": "li@example.org"})
     assert response.status_code == 302 and response["Location"] == reverse("password_reset_done")
     assert len(mail.outbox) == 1
-    link = re.search(r"https?://[^\s]+/accounts/password/reset/[^\s]+/", mail.outbox[0].body).group(0)
+    match = re.search(r"https?://[^\s]+/accounts/password/reset/[^\s]+/", str(mail.outbox[0].body))
+    assert match is not None
+    link = match.group(0)
     path = link.split("testserver", 1)[1]
     form_page = client.get(path, follow=True)
     assert form_page.status_code == 200
