@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from django.conf import settings
 from django.db import models
@@ -34,6 +34,14 @@ def redacted(value: Any) -> str:
         return ""
     digest = hmac.new(settings.SECRET_KEY.encode(), str(value).encode(), hashlib.sha256).hexdigest()
     return f"•••{digest[:8]}"
+
+
+@overload
+def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]: ...
+@overload
+def snapshot(obj: None, fields: Iterable[str] | None = None) -> None: ...
+@overload
+def snapshot(obj: models.Model | None, fields: Iterable[str] | None = None) -> dict[str, Any] | None: ...
 
 
 def snapshot(obj: models.Model | None, fields: Iterable[str] | None = None) -> dict[str, Any] | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from schoolbridge.access.helpers import NotFound
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 __all__ = ["NON_FIELD_ERRORS", "InvalidInput", "NotFound", "Refused", "Errors"]
 
@@ -14,7 +17,7 @@ __all__ = ["NON_FIELD_ERRORS", "InvalidInput", "NotFound", "Refused", "Errors"]
 class InvalidInput(ValidationError):
     """Bad input to an action, as field name -> messages. Nothing was written."""
 
-    def __init__(self, errors: dict[str, Any] | str) -> None:
+    def __init__(self, errors: dict[str, Any] | StrOrPromise) -> None:
         if isinstance(errors, str):
             errors = {NON_FIELD_ERRORS: [errors]}
         super().__init__(errors)
