@@ -20,7 +20,8 @@ def test_school_admin_grants_principal_in_own_school(world, newbie):
     assert grant.granted_by == admin and grant.school == world.a.school
     assert get_scope(newbie).has_role("principal")  # cached scope forgotten
     row = AuditEvent.objects.get(action="access.role_grant.create", object_id=str(grant.pk))
-    assert row.before is None and row.after["role"] == "principal" and row.school_id == world.a.school.id
+    assert row.before is None and row.after is not None
+    assert row.after["role"] == "principal" and row.school_id == world.a.school.id
 
 
 def test_school_admin_grants_grade_director_needs_grade_of_school(world, newbie):
@@ -86,7 +87,8 @@ def test_revoke(world, newbie):
     fresh = get_user_model().objects.get(pk=newbie.pk)
     assert not get_scope(fresh).has_role("principal")
     row = AuditEvent.objects.get(action="access.role_grant.delete", object_id=str(grant.pk))
-    assert row.before["role"] == "principal" and row.after is None
+    assert row.before is not None and row.after is None
+    assert row.before["role"] == "principal"
 
 
 def test_revoke_refusals(world):

@@ -201,6 +201,7 @@ def test_create_staff_with_login(world):
     )
     assert staff.person.phone == "13800001234"
     user = staff.person.user
+    assert user is not None
     assert user.phone == "13800001234" and not user.has_usable_password()
     assert audit_rows("core.staff.create", staff) and audit_rows("core.person.create", staff.person)
 
@@ -494,6 +495,7 @@ def test_guardianship_lifecycle_and_one_primary(world):
 def test_guardianship_out_of_scope(world):
     admin = world.user("a_admin")
     b_gs = Guardianship.objects.filter(school=world.b.school).first()
+    assert b_gs is not None
     with pytest.raises(NotFound):
         actions.update_guardianship(admin, b_gs, may_pickup=False)
     with pytest.raises(NotFound):

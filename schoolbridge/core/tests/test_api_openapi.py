@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from schoolbridge.api_support.testing import ApiClient, ContractError, check_contract, token_for
@@ -61,7 +63,7 @@ def test_every_endpoint_answers_per_contract(client, world):
     anonymous = ApiClient(client)
     admin = ApiClient(client, token_for(world.user("a_admin")))
     new = {"school": a.school.pk, "family_name": "陈", "given_name": "一", "student_number": "NEW-1"}
-    calls = [
+    calls: list[tuple[ApiClient, str, str, Any, int]] = [
         (head, "GET", "/me", None, 200),
         (officer, "GET", "/schools", None, 200),
         (officer, "GET", f"/schools/{a.school.pk}", None, 200),
