@@ -256,7 +256,12 @@ def test_demo_command_seeds_once_and_prints_logins() -> None:
     assert District.objects.count() == 1
     assert "demo_parent / 13800000001" in out.getvalue()
     assert "http://127.0.0.1:8000" in out.getvalue()
+    from schoolbridge.notify.models import Notification
+
+    welcomed = set(Notification.objects.filter(kind="welcome").values_list("user__username", flat=True))
+    assert welcomed == set(DEMO_USERNAMES)  # every demo account finds a first message in its inbox
     again = StringIO()
     call_command("demo", no_serve=True, stdout=again, stderr=StringIO())
     assert District.objects.count() == 1  # not seeded twice
+    assert Notification.objects.filter(kind="welcome").count() == len(DEMO_USERNAMES)
     assert "demo_teacher" in again.getvalue() and DEMO_PASSWORD in again.getvalue()

@@ -36,6 +36,7 @@ class Command(BaseCommand):
                 opts["schools"], opts["students_per_school"], opts["seed"], progress=self.stderr.write
             )
             logins = result.logins
+            _welcome(logins)
         else:
             logins = describe_logins()
         url = f"http://{opts['host']}:{opts['port']}"
@@ -47,3 +48,23 @@ class Command(BaseCommand):
         if opts["no_serve"]:
             return
         call_command("serve", host=opts["host"], port=opts["port"], no_worker=opts["no_worker"])
+
+
+def _welcome(logins: Any) -> None:
+    """A first inbox message for every demo account, so the bell and inbox have something to show."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils.translation import gettext as _
+    from django.utils.translation import override
+
+    from schoolbridge.notify.actions import notify
+
+    users = list(get_user_model().objects.filter(username__in=[login.username for login in logins]))
+    with override("zh-hans"), transaction.atomic():
+        notify(
+            users,
+            kind="welcome",
+            title=_("Welcome to SchoolBridge"),
+            body=_("One account for everything at school: notices, attendance, leave and grades will appear here."),
+            link="/notifications/",
+        )
