@@ -26,6 +26,7 @@ test: $(STAMP) node_modules/axe-core/axe.min.js
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy schoolbridge
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: $(STAMP)
