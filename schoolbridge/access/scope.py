@@ -1,18 +1,34 @@
-"""A user's scope: every grant they hold, loaded once per request in a fixed number of queries."""
+"""A user's scope: every grant they hold, loaded once per request in one query."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 from functools import cached_property
 from typing import Any
 
 from django.apps import apps
+from django.db import connections, router
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from schoolbridge.accounts.models import RoleGrant
-from schoolbridge.core.models import Class, Guardianship, Student, TeachingAssignment
+from schoolbridge.core.models import (
+    Class,
+    District,
+    GradeLevel,
+    Guardian,
+    Guardianship,
+    Person,
+    School,
+    SchoolYear,
+    Staff,
+    Student,
+    Subject,
+    TeachingAssignment,
+    Term,
+)
 
 from .grants import Grant
 from .rules import CAPABILITY_MODELS, RULES, Rule
@@ -20,90 +36,173 @@ from .rules import CAPABILITY_MODELS, RULES, Rule
 NOTHING = Q(pk__in=[])
 
 
+# Every grant of a user in ONE query: a UNION ALL of the five sources, each row in the same shape.
+# This runs on every signed-in request (the two-factor middleware, the portal header and the pages all
+# share it through get_scope), so it is written as SQL once rather than compiled by the ORM five times.
+# Columns: src, k1, k2 (the sort keys: grants come out source by source in a stable order), role,
+# district_id, school_id, grade_id, class_id, subject_id, student_id, flag (include_records or
+# may_see_records), school_name, district_name, name2 (grade or class), name3 (subject),
+# family_name, given_name. The first branch casts its NULLs so that PostgreSQL can type the union.
+_GRANTS_SQL = """
+SELECT 0 AS src, rg.id AS k1, 0 AS k2, rg.role AS role, rg.district_id AS district_id,
+       rg.school_id AS school_id, rg.grade_id AS grade_id, CAST(NULL AS BIGINT) AS class_id,
+       CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS BIGINT) AS student_id, rg.include_records AS flag,
+       s.name AS school_name, d.name AS district_name, g.name AS name2, CAST(NULL AS TEXT) AS name3,
+       CAST(NULL AS TEXT) AS family_name, CAST(NULL AS TEXT) AS given_name
+  FROM {rolegrant} rg
+  JOIN {district} d ON d.id = rg.district_id
+  LEFT JOIN {school} s ON s.id = rg.school_id
+  LEFT JOIN {grade} g ON g.id = rg.grade_id
+ WHERE rg.user_id = %(user)s
+UNION ALL
+SELECT 1, c.id, 0, 'head_teacher', c.district_id, c.school_id, NULL, c.id, NULL, NULL, NULL,
+       s.name, NULL, c.name, NULL, NULL, NULL
+  FROM {person} p
+  JOIN {staff} t ON t.person_id = p.id
+  JOIN {klass} c ON c.head_teacher_id = t.id
+  JOIN {year} y ON y.id = c.year_id
+  JOIN {school} s ON s.id = c.school_id
+ WHERE p.user_id = %(user)s AND t.active = %(true)s AND y.start_date <= %(today)s AND y.end_date >= %(today)s
+UNION ALL
+SELECT 2, ta.klass_id, ta.subject_id, 'subject_teacher', ta.district_id, ta.school_id, NULL, ta.klass_id,
+       ta.subject_id, NULL, NULL, s.name, NULL, c.name, sub.name, NULL, NULL
+  FROM {person} p
+  JOIN {staff} t ON t.person_id = p.id
+  JOIN {assignment} ta ON ta.teacher_id = t.id
+  JOIN {term} tm ON tm.id = ta.term_id
+  JOIN {klass} c ON c.id = ta.klass_id
+  JOIN {subject} sub ON sub.id = ta.subject_id
+  JOIN {school} s ON s.id = ta.school_id
+ WHERE p.user_id = %(user)s AND t.active = %(true)s AND tm.start_date <= %(today)s AND tm.end_date >= %(today)s
+UNION ALL
+SELECT 3, gs.student_id, gs.id, 'guardian', gs.district_id, gs.school_id, NULL, st.current_class_id, NULL,
+       st.id, gs.may_see_records, s.name, NULL, NULL, NULL, sp.family_name, sp.given_name
+  FROM {person} p
+  JOIN {guardian} gd ON gd.person_id = p.id
+  JOIN {guardianship} gs ON gs.guardian_id = gd.id
+  JOIN {student} st ON st.id = gs.student_id
+  JOIN {person} sp ON sp.id = st.person_id
+  JOIN {school} s ON s.id = st.school_id
+ WHERE p.user_id = %(user)s
+UNION ALL
+SELECT 4, st.id, 0, 'student', st.district_id, st.school_id, NULL, st.current_class_id, NULL, st.id, NULL,
+       s.name, NULL, NULL, NULL, p.family_name, p.given_name
+  FROM {person} p
+  JOIN {student} st ON st.person_id = p.id
+  JOIN {school} s ON s.id = st.school_id
+ WHERE p.user_id = %(user)s AND st.status = %(enrolled)s
+ORDER BY 1, 2, 3
+"""
+
+
+@functools.cache
+def _grants_sql(alias: str) -> str:
+    models = {
+        "rolegrant": RoleGrant,
+        "district": District,
+        "school": School,
+        "grade": GradeLevel,
+        "person": Person,
+        "staff": Staff,
+        "klass": Class,
+        "year": SchoolYear,
+        "assignment": TeachingAssignment,
+        "term": Term,
+        "subject": Subject,
+        "guardian": Guardian,
+        "guardianship": Guardianship,
+        "student": Student,
+    }
+    quote = connections[alias].ops.quote_name
+    return _GRANTS_SQL.format(**{key: quote(model._meta.db_table) for key, model in models.items()})
+
+
+def _full_name(family_name: str, given_name: str) -> str:
+    return Person(family_name=family_name, given_name=given_name).full_name
+
+
 def load_grants(user: Any, today: datetime.date | None = None) -> tuple[Grant, ...]:
-    """All grants of a user. Five queries whatever the number of classes or children."""
+    """All grants of a user: office grants (RoleGrant, in id order), head-teacher classes of the current
+    year, teaching assignments of the current term, guardianships and the user's own enrolled student
+    record. One query whatever the number of classes or children."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return ()
     today = today or timezone.localdate()
+    alias = router.db_for_read(RoleGrant)
+    params = {"user": user.pk, "today": today, "true": True, "enrolled": Student.Status.ENROLLED.value}
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_grants_sql(alias), params)
+        rows = cursor.fetchall()
     grants: list[Grant] = []
-    for rg in (
-        RoleGrant.objects.filter(user=user).select_related("school", "grade", "district").order_by("id")
-    ):
-        school, grade = rg.school, rg.grade
-        label = rg.district.name if school is None else school.name
-        if school is not None and grade is not None:
-            label = f"{school.name} · {grade.name}"
-        grants.append(
-            Grant(
-                role=rg.role,
-                district_id=rg.district_id,
-                school_id=rg.school_id,
-                grade_id=rg.grade_id,
-                include_records=rg.include_records,
-                label=label,
+    for (
+        src,
+        _k1,
+        _k2,
+        role,
+        district_id,
+        school_id,
+        grade_id,
+        class_id,
+        subject_id,
+        student_id,
+        flag,
+        school_name,
+        district_name,
+        name2,
+        name3,
+        family_name,
+        given_name,
+    ) in rows:
+        if src == 0:  # RoleGrant
+            if school_id is None:
+                label = district_name
+            elif grade_id is not None:
+                label = f"{school_name} · {name2}"
+            else:
+                label = school_name
+            grants.append(
+                Grant(
+                    role=role,
+                    district_id=district_id,
+                    school_id=school_id,
+                    grade_id=grade_id,
+                    include_records=bool(flag),
+                    label=label,
+                )
             )
-        )
-    for klass in (
-        Class.objects.filter(head_teacher__person__user=user, head_teacher__active=True)
-        .filter(year__start_date__lte=today, year__end_date__gte=today)
-        .select_related("school")
-        .order_by("id")
-    ):
-        grants.append(
-            Grant(
-                role="head_teacher",
-                district_id=klass.district_id,
-                school_id=klass.school_id,
-                class_id=klass.id,
-                label=f"{klass.school.name} · {klass.name}",
+        elif src == 1:  # head teacher of a class of the current school year
+            grants.append(
+                Grant(
+                    role=role,
+                    district_id=district_id,
+                    school_id=school_id,
+                    class_id=class_id,
+                    label=f"{school_name} · {name2}",
+                )
             )
-        )
-    for ta in (
-        TeachingAssignment.objects.filter(teacher__person__user=user, teacher__active=True)
-        .filter(term__start_date__lte=today, term__end_date__gte=today)
-        .select_related("klass", "subject", "school")
-        .order_by("klass_id", "subject_id")
-    ):
-        grants.append(
-            Grant(
-                role="subject_teacher",
-                district_id=ta.district_id,
-                school_id=ta.school_id,
-                class_id=ta.klass_id,
-                subject_id=ta.subject_id,
-                label=f"{ta.school.name} · {ta.klass.name} · {ta.subject.name}",
+        elif src == 2:  # teaching assignment of the current term
+            grants.append(
+                Grant(
+                    role=role,
+                    district_id=district_id,
+                    school_id=school_id,
+                    class_id=class_id,
+                    subject_id=subject_id,
+                    label=f"{school_name} · {name2} · {name3}",
+                )
             )
-        )
-    for gs in (
-        Guardianship.objects.filter(guardian__person__user=user)
-        .select_related("student__person", "student__school")
-        .order_by("student_id")
-    ):
-        student = gs.student
-        grants.append(
-            Grant(
-                role="guardian",
-                district_id=gs.district_id,
-                school_id=gs.school_id,
-                class_id=student.current_class_id,
-                student_id=student.id,
-                include_records=gs.may_see_records,
-                label=f"{student.person.full_name} · {student.school.name}",
+        else:  # 3: guardian of a student; 4: the user's own enrolled student record
+            grants.append(
+                Grant(
+                    role=role,
+                    district_id=district_id,
+                    school_id=school_id,
+                    class_id=class_id,
+                    student_id=student_id,
+                    include_records=bool(flag) if src == 3 else False,
+                    label=f"{_full_name(family_name, given_name)} · {school_name}",
+                )
             )
-        )
-    for student in Student.objects.filter(person__user=user, status=Student.Status.ENROLLED).select_related(
-        "school", "person"
-    ):
-        grants.append(
-            Grant(
-                role="student",
-                district_id=student.district_id,
-                school_id=student.school_id,
-                class_id=student.current_class_id,
-                student_id=student.id,
-                label=f"{student.person.full_name} · {student.school.name}",
-            )
-        )
     return tuple(grants)
 
 
