@@ -38,7 +38,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def worker_command(loglevel: str = "INFO") -> list[str]:
+def worker_command(loglevel: str = "WARNING") -> list[str]:
     schedule = os.path.join(str(settings.VAR_DIR), "celerybeat-schedule")
     return [
         sys.executable,
@@ -46,6 +46,7 @@ def worker_command(loglevel: str = "INFO") -> list[str]:
         "celery",
         "-A",
         "schoolbridge.celery:app",
+        "--quiet",
         "worker",
         "--beat",
         "--pool=solo",
@@ -56,10 +57,11 @@ def worker_command(loglevel: str = "INFO") -> list[str]:
     ]
 
 
-def start_worker(loglevel: str = "INFO") -> subprocess.Popen[bytes]:
+def start_worker(loglevel: str = "WARNING") -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "schoolbridge.settings")
     env["SCHOOLBRIDGE_VAR"] = str(settings.VAR_DIR)  # the same broker folders and database as the web server
+    env.setdefault("C_FORCE_ROOT", "1")  # a laptop or container running as root: no warning banner
     return subprocess.Popen(worker_command(loglevel), env=env)
 
 
