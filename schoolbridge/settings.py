@@ -56,6 +56,10 @@ INSTALLED_APPS = [
     "schoolbridge.access",
     "schoolbridge.audit",
     "schoolbridge.notify",
+    "schoolbridge.schoolcal",
+    "schoolbridge.leave",
+    "schoolbridge.attendance",
+    "schoolbridge.grades",
     "schoolbridge.web",
 ]
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LeaveConfig(AppConfig):
+    name = "schoolbridge.leave"
+    label = "leave"

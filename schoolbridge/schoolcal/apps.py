@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SchoolcalConfig(AppConfig):
+    name = "schoolbridge.schoolcal"
+    label = "schoolcal"

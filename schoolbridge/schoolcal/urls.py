@@ -1,0 +1,2 @@
+app_name = "schoolcal"
+urlpatterns: list = []
