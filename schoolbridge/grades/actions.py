@@ -81,7 +81,7 @@ def parse_score(raw: Any, full_marks: Decimal) -> Parsed:
 def _plain(d: Decimal | None) -> str:
     if d is None:
         return ""
-    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d.quantize(CENT), "f")
+    return format(Decimal(d).quantize(CENT).normalize(), "f")
 
 
 # --------------------------------------------------------------------------- score entry

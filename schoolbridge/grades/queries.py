@@ -134,8 +134,7 @@ def display_score(value: Decimal | None, marker: str) -> str:
         return "免考"
     if value is None:
         return ""
-    d = Decimal(value)
-    return format(d.normalize(), "f") if d == d.to_integral_value() else format(d.quantize(Decimal("0.01")), "f")
+    return format(Decimal(value).quantize(Decimal("0.01")).normalize(), "f")
 
 
 # --------------------------------------------------------------------------- a child's scores
