@@ -66,7 +66,8 @@ def parse_score(raw: Any, full_marks: Decimal) -> Parsed:
         value = None
     if value is None or not value.is_finite():
         raise ValueError(
-            gettext("“%(value)s” is not a score. Enter a number, 缺考 (absent) or 免考 (exempt).") % {"value": text}
+            gettext("“%(value)s” is not a score. Enter a number, 缺考 (absent) or 免考 (exempt).")
+            % {"value": text}
         )
     if value < 0 or value > full_marks:
         raise ValueError(
@@ -144,7 +145,9 @@ def _as_locked(assessment_subject: AssessmentSubject) -> tuple[AssessmentSubject
 
 
 @action
-def enter_scores(actor: Any, assessment_subject: AssessmentSubject, klass: Class, rows: Iterable[ScoreRow]) -> EntryResult:
+def enter_scores(
+    actor: Any, assessment_subject: AssessmentSubject, klass: Class, rows: Iterable[ScoreRow]
+) -> EntryResult:
     """Save a batch of scores of one class in one subject: a set-based upsert with a constant number of
     queries whatever the class size. A blank score removes an entered one. Any problem in any row →
     ScoreErrors listing all of them, and nothing is saved."""
@@ -187,7 +190,8 @@ def enter_scores(actor: Any, assessment_subject: AssessmentSubject, klass: Class
                 RowError(
                     r.row,
                     "student_number",
-                    gettext("No student with number %(number)s in %(klass)s.") % {"number": number, "klass": klass.name},
+                    gettext("No student with number %(number)s in %(klass)s.")
+                    % {"number": number, "klass": klass.name},
                 )
             )
         else:
@@ -262,9 +266,12 @@ def enter_scores(actor: Any, assessment_subject: AssessmentSubject, klass: Class
 @action
 def correct_score(actor: Any, score: Score, value: Any, reason: str) -> Score:
     """Change a published score (head teacher of the class or school administrator), with a reason."""
-    found = Score.objects.select_for_update().select_related("assessment_subject__assessment").filter(
-        pk=getattr(score, "pk", score)
-    ).first()
+    found = (
+        Score.objects.select_for_update()
+        .select_related("assessment_subject__assessment")
+        .filter(pk=getattr(score, "pk", score))
+        .first()
+    )
     if found is None or not permissions.may_correct(actor, found.klass_id, found.school_id):
         raise NotFound
     assessment = found.assessment_subject.assessment
@@ -367,9 +374,13 @@ def create_assessment(
     for row in rows:
         row.assessment = assessment
     AssessmentSubject.objects.bulk_create(rows)
-    record(actor, "grades.assessment.create", assessment, None, {
-        **snapshot(assessment), "subjects": [r.subject_id for r in rows]
-    })
+    record(
+        actor,
+        "grades.assessment.create",
+        assessment,
+        None,
+        {**snapshot(assessment), "subjects": [r.subject_id for r in rows]},
+    )
     return assessment
 
 
@@ -387,7 +398,13 @@ def publish(actor: Any, assessment: Assessment) -> int:
     found.published_at = timezone.now()
     found.published_by = actor
     found.save(update_fields=["status", "published_at", "published_by"])
-    record(actor, "grades.assessment.publish", found, before, snapshot(found, ["status", "published_at", "published_by"]))
+    record(
+        actor,
+        "grades.assessment.publish",
+        found,
+        before,
+        snapshot(found, ["status", "published_at", "published_by"]),
+    )
     scored = Score.objects.filter(assessment_subject__assessment=found).values("student_id")
     recipients = list(
         Guardianship.objects.filter(
@@ -458,7 +475,9 @@ def set_grades_settings(actor: Any, school: School, show_rank_to_guardians: bool
 
 def show_ranks(school_id: int) -> bool:
     return bool(
-        GradesSettings.objects.filter(school_id=school_id).values_list("show_rank_to_guardians", flat=True).first()
+        GradesSettings.objects.filter(school_id=school_id)
+        .values_list("show_rank_to_guardians", flat=True)
+        .first()
     )
 
 

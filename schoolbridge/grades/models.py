@@ -70,7 +70,9 @@ class Assessment(models.Model):
         verbose_name = _("assessment")
         ordering = ["-date", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["term", "grade", "name"], name="assessment_name_unique_in_term_grade")
+            models.UniqueConstraint(
+                fields=["term", "grade", "name"], name="assessment_name_unique_in_term_grade"
+            )
         ]
         indexes = [models.Index(fields=["school", "status", "date"])]
 
@@ -101,7 +103,9 @@ class AssessmentSubject(models.Model):
         ordering = ["subject__code", "id"]
         constraints = [
             models.UniqueConstraint(fields=["assessment", "subject"], name="assessment_subject_unique"),
-            models.CheckConstraint(condition=Q(full_marks__gt=0), name="assessment_subject_full_marks_positive"),
+            models.CheckConstraint(
+                condition=Q(full_marks__gt=0), name="assessment_subject_full_marks_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,7 +145,9 @@ class Score(models.Model):
     class Meta:
         verbose_name = _("score")
         constraints = [
-            models.UniqueConstraint(fields=["assessment_subject", "student"], name="score_unique_per_subject"),
+            models.UniqueConstraint(
+                fields=["assessment_subject", "student"], name="score_unique_per_subject"
+            ),
             models.CheckConstraint(
                 condition=(Q(marker="none", value__isnull=False) | Q(~Q(marker="none"), value__isnull=True)),
                 name="score_value_or_marker",

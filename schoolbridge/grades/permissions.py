@@ -82,7 +82,9 @@ def sees_whole_grade(user: Any, assessment: Assessment) -> bool:
     for g in scope.grants_of("grade_director"):
         if g.school_id == assessment.school_id and g.grade_id == assessment.grade_id:
             return True
-    return any(g.district_id == assessment.district_id for g in scope.grants_of("district_admin", "district_officer"))
+    return any(
+        g.district_id == assessment.district_id for g in scope.grants_of("district_admin", "district_officer")
+    )
 
 
 def visible_assessments(user: Any) -> QuerySet[Assessment]:

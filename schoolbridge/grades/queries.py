@@ -76,14 +76,18 @@ def assessment_statistics(
 ) -> AssessmentStats:
     """Per subject: the grade's summary (when whole_grade) and each given class's. Two queries."""
     subjects = list(
-        AssessmentSubject.objects.filter(assessment=assessment).select_related("subject").order_by("subject__code", "id")
+        AssessmentSubject.objects.filter(assessment=assessment)
+        .select_related("subject")
+        .order_by("subject__code", "id")
     )
     scores = Score.objects.filter(assessment_subject__assessment=assessment)
     if not whole_grade:
         scores = scores.filter(klass_id__in=[c.pk for c in classes])
     by_subject: dict[int, list[tuple[Decimal | None, str]]] = defaultdict(list)
     by_class: dict[tuple[int, int], list[tuple[Decimal | None, str]]] = defaultdict(list)
-    for as_id, klass_id, value, marker in scores.values_list("assessment_subject_id", "klass_id", "value", "marker"):
+    for as_id, klass_id, value, marker in scores.values_list(
+        "assessment_subject_id", "klass_id", "value", "marker"
+    ):
         by_subject[as_id].append((value, marker))
         by_class[(as_id, klass_id)].append((value, marker))
     result = []
@@ -170,13 +174,21 @@ class AssessmentLines:
         return round(100 * sum(parts) / len(parts), 1) if parts else None
 
 
-def child_scores(student: Student, with_ranks: bool = False, assessment_ids: Sequence[int] | None = None) -> list[AssessmentLines]:
+def child_scores(
+    student: Student, with_ranks: bool = False, assessment_ids: Sequence[int] | None = None
+) -> list[AssessmentLines]:
     """The student's published scores, newest assessment first, each subject with its class average and
     maximum (and the rank in the class if with_ranks). Three queries (four with ranks)."""
     mine = list(
-        Score.objects.filter(student=student, assessment_subject__assessment__status=Assessment.Status.PUBLISHED)
+        Score.objects.filter(
+            student=student, assessment_subject__assessment__status=Assessment.Status.PUBLISHED
+        )
         .select_related("assessment_subject__subject", "assessment_subject__assessment", "klass")
-        .order_by("-assessment_subject__assessment__date", "-assessment_subject__assessment_id", "assessment_subject__subject__code")
+        .order_by(
+            "-assessment_subject__assessment__date",
+            "-assessment_subject__assessment_id",
+            "assessment_subject__subject__code",
+        )
     )
     if assessment_ids is not None:
         mine = [s for s in mine if s.assessment_subject.assessment_id in set(assessment_ids)]
@@ -186,7 +198,10 @@ def child_scores(student: Student, with_ranks: bool = False, assessment_ids: Seq
     as_ids = sorted({p[0] for p in pairs})
     klass_ids = sorted({p[1] for p in pairs})
     scored = Score.objects.filter(
-        assessment_subject_id__in=as_ids, klass_id__in=klass_ids, marker=Score.Marker.NONE, value__isnull=False
+        assessment_subject_id__in=as_ids,
+        klass_id__in=klass_ids,
+        marker=Score.Marker.NONE,
+        value__isnull=False,
     )
     aggregates = {
         (row["assessment_subject_id"], row["klass_id"]): row
@@ -197,7 +212,9 @@ def child_scores(student: Student, with_ranks: bool = False, assessment_ids: Seq
     ranks: dict[tuple[int, int], dict[int, int]] = {}
     if with_ranks:
         values: dict[tuple[int, int], dict[int, Decimal]] = defaultdict(dict)
-        for as_id, klass_id, sid, value in scored.values_list("assessment_subject_id", "klass_id", "student_id", "value"):
+        for as_id, klass_id, sid, value in scored.values_list(
+            "assessment_subject_id", "klass_id", "student_id", "value"
+        ):
             if (as_id, klass_id) in pairs:
                 values[(as_id, klass_id)][sid] = value
         ranks = {key: stats.ranks(vals) for key, vals in values.items()}
@@ -245,4 +262,3 @@ def trend(groups: Sequence[AssessmentLines]) -> list[dict[str, Any]]:
             }
         )
     return points
-

@@ -57,7 +57,9 @@ class Summary:
             "min": self.min,
             "pass_rate": self.pass_rate,
             "excellent_rate": self.excellent_rate,
-            "buckets": [{"label": b.label, "low": b.low, "high": b.high, "count": b.count} for b in self.buckets],
+            "buckets": [
+                {"label": b.label, "low": b.low, "high": b.high, "count": b.count} for b in self.buckets
+            ],
         }
 
 
@@ -97,7 +99,9 @@ def rate(values: Sequence[Number], threshold: Number) -> float | None:
     return sum(1 for v in values if float(v) >= t) / len(values)
 
 
-def buckets(values: Sequence[Number], full_marks: Number, edges: Sequence[float] = BUCKET_EDGES) -> list[Bucket]:
+def buckets(
+    values: Sequence[Number], full_marks: Number, edges: Sequence[float] = BUCKET_EDGES
+) -> list[Bucket]:
     """Counts per band of the full marks; the last band includes the full marks themselves."""
     full = float(full_marks)
     bounds = [e * full for e in edges] + [full]

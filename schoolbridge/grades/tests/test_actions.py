@@ -31,7 +31,10 @@ def test_head_teacher_enters_maths_scores_with_markers(world, assessment):
     n = numbers(world)
     maths = subject_row(assessment, world.a.maths)
     result = actions.enter_scores(
-        world.user("a_head"), maths, world.a.g7c1, rows_from_pairs([(n[0], "95.5"), (n[1], "缺考"), (n[2], "exempt")])
+        world.user("a_head"),
+        maths,
+        world.a.g7c1,
+        rows_from_pairs([(n[0], "95.5"), (n[1], "缺考"), (n[2], "exempt")]),
     )
     assert result.saved == 3
     got = {s.student.student_number: (s.value, s.marker) for s in Score.objects.select_related("student")}
@@ -101,10 +104,15 @@ def test_only_teachers_of_the_subject_in_the_class(world, assessment):
     actions.enter_scores(world.user("a_admin"), maths, world.a.g7c1, rows)
     # A class of another grade is not part of this assessment.
     with pytest.raises(NotFound):
-        actions.enter_scores(world.user("a_admin"), maths, world.a.g8c1, rows_from_pairs([(numbers(world, "g8c1")[0], "1")]))
+        actions.enter_scores(
+            world.user("a_admin"), maths, world.a.g8c1, rows_from_pairs([(numbers(world, "g8c1")[0], "1")])
+        )
 
 
-def _add_students(world, klass, count, counter=itertools.count(1)):
+_NUMBERS = itertools.count(1)
+
+
+def _add_students(world, klass, count, counter=_NUMBERS):
     people = Person.objects.bulk_create(
         [Person(district=world.district, family_name="陈", given_name=f"生{i}") for i in range(count)]
     )
@@ -122,7 +130,13 @@ def _add_students(world, klass, count, counter=itertools.count(1)):
     )
     Enrollment.objects.bulk_create(
         [
-            Enrollment(district=world.district, school=klass.school, student=s, klass=klass, start_date=world.a.year.start_date)
+            Enrollment(
+                district=world.district,
+                school=klass.school,
+                student=s,
+                klass=klass,
+                start_date=world.a.year.start_date,
+            )
             for s in students
         ]
     )
@@ -152,7 +166,9 @@ def test_entry_uses_a_constant_number_of_queries(world, assessment):
 def test_publish_locks_entry_and_notifies_guardians_once(world, assessment):
     n = numbers(world)
     maths = subject_row(assessment, world.a.maths)
-    actions.enter_scores(world.user("a_head"), maths, world.a.g7c1, rows_from_pairs([(n[0], "88"), (n[1], "70")]))
+    actions.enter_scores(
+        world.user("a_head"), maths, world.a.g7c1, rows_from_pairs([(n[0], "88"), (n[1], "70")])
+    )
     with pytest.raises(NotFound):
         actions.publish(world.user("a_teacher"), assessment)
     with pytest.raises(NotFound):
@@ -162,7 +178,9 @@ def test_publish_locks_entry_and_notifies_guardians_once(world, assessment):
     assert assessment.is_published and assessment.published_by == world.user("a_director")
     # a_parent (records, notices) is told; a_parent_norec may not see records: not told.
     assert notified == 1
-    assert list(Notification.objects.filter(kind="grades").values_list("user__username", flat=True)) == ["a_parent"]
+    assert list(Notification.objects.filter(kind="grades").values_list("user__username", flat=True)) == [
+        "a_parent"
+    ]
     with pytest.raises(Refused):
         actions.enter_scores(world.user("a_head"), maths, world.a.g7c1, rows_from_pairs([(n[0], "99")]))
     with pytest.raises(Refused):
@@ -187,7 +205,9 @@ def test_correction_after_publication_is_audited(world, assessment):
     score.refresh_from_db()
     assert score.value == Decimal("90")
     event = AuditEvent.objects.get(action="grades.score.correct")
-    assert event.before["value"] == "88.00" and event.after["value"] == "90" or event.after["value"] == "90.00"
+    assert (
+        event.before["value"] == "88.00" and event.after["value"] == "90" or event.after["value"] == "90.00"
+    )
     assert event.after["reason"] == "复核加分"
     assert event.actor == world.user("a_head")
 
@@ -206,15 +226,37 @@ def test_comment_by_head_teacher_only(world, assessment):
 def test_create_assessment_validation(world):
     a = world.a
     with pytest.raises(NotFound):
-        actions.create_assessment(world.user("a_teacher"), a.term, a.grade7, "x", "quiz", a.term.start_date, [actions.SubjectSpec(a.maths)])
+        actions.create_assessment(
+            world.user("a_teacher"),
+            a.term,
+            a.grade7,
+            "x",
+            "quiz",
+            a.term.start_date,
+            [actions.SubjectSpec(a.maths)],
+        )
     with pytest.raises(InvalidInput) as caught:
         actions.create_assessment(
-            world.user("a_admin"), a.term, a.grade7, " ", "nope", None,
-            [actions.SubjectSpec(a.maths, Decimal("100"), Decimal("120")), actions.SubjectSpec(world.b.maths)],
+            world.user("a_admin"),
+            a.term,
+            a.grade7,
+            " ",
+            "nope",
+            None,
+            [
+                actions.SubjectSpec(a.maths, Decimal("100"), Decimal("120")),
+                actions.SubjectSpec(world.b.maths),
+            ],
         )
     assert set(caught.value.message_dict) == {"name", "kind", "date", "subjects"}
     created = actions.create_assessment(
-        world.user("a_director"), a.term, a.grade7, "期中", "midterm", a.term.start_date, [actions.SubjectSpec(a.maths, Decimal("150"))]
+        world.user("a_director"),
+        a.term,
+        a.grade7,
+        "期中",
+        "midterm",
+        a.term.start_date,
+        [actions.SubjectSpec(a.maths, Decimal("150"))],
     )
     row = created.subjects.get()
     assert row.pass_mark == Decimal("90.00") and row.excellent_mark == Decimal("127.50")
