@@ -17,6 +17,14 @@ from schoolbridge.notify.queries import unread_count
 
 from . import queries
 
+UNREAD_ATTR = "_sb_unread_count"
+
+
+def portal_known_unread(request: HttpRequest, count: int) -> None:
+    """Tell the header the user's unread count when the view has already read it (saves a query).
+    Kept on this request only."""
+    setattr(request, UNREAD_ATTR, count)
+
 
 class Portal:
     def __init__(self, request: HttpRequest) -> None:
@@ -29,7 +37,10 @@ class Portal:
 
     @cached_property
     def unread(self) -> int:
-        return unread_count(self.user) if self.authenticated else 0
+        if not self.authenticated:
+            return 0
+        known = getattr(self.request, UNREAD_ATTR, None)
+        return known if known is not None else unread_count(self.user)
 
     @cached_property
     def active_grant(self) -> Grant | None:

@@ -122,8 +122,31 @@ def find_grant(user: Any, key: str) -> Grant | None:
 # --- Notifications ---------------------------------------------------------------------------
 
 
+# The fields the portal's notification lists show (web/_notifications.html), and school_id to group them.
+NOTIFICATION_LIST_FIELDS = ("id", "user_id", "school_id", "title", "link", "created_at", "read_at")
+
+
 def latest_notifications(user: Any, limit: int = 30) -> list[Notification]:
-    return list(Notification.objects.filter(user=user).order_by("-id")[:limit])
+    return list(Notification.objects.filter(user=user).only(*NOTIFICATION_LIST_FIELDS).order_by("-id")[:limit])
+
+
+def latest_notifications_and_unread(user: Any, limit: int = 30) -> tuple[list[Notification], int]:
+    """The latest notifications and the number of unread ones, in one query."""
+    unread = (
+        Notification.objects.filter(user=user, read_at__isnull=True)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    notes = list(
+        Notification.objects.filter(user=user)
+        .only(*NOTIFICATION_LIST_FIELDS)
+        .annotate(n_unread=Subquery(unread, output_field=IntegerField()))
+        .order_by("-id")[:limit]
+    )
+    # No notification at all means none unread; otherwise every row carries the same count.
+    return notes, (notes[0].n_unread or 0) if notes else 0  # type: ignore[attr-defined]
 
 
 # --- Guardian home ---------------------------------------------------------------------------
@@ -148,7 +171,22 @@ class ChildCard:
         return parts[1] if len(parts) > 1 else ""
 
 
+# What a child card shows: never the encrypted fields, which would be decrypted for nothing.
+CHILD_CARD_FIELDS = (
+    "id",
+    "school_id",
+    "person_id",
+    "current_class_id",
+    "person__family_name",
+    "person__given_name",
+    "school__name",
+    "current_class__name",
+)
+
+
 def guardian_home(user: Any) -> dict[str, Any]:
+    """The guardian's children and notifications: two queries (the unread count comes with the
+    notifications; it is returned as ``unread`` for the page header)."""
     scope = get_scope(user)
     grants = scope.grants_of("guardian")
     ids = [g.student_id for g in grants]
@@ -156,9 +194,11 @@ def guardian_home(user: Any) -> dict[str, Any]:
         s.id: s
         for s in scope.queryset(
             "student.view", Student.objects.select_related("person", "school", "current_class")
-        ).filter(id__in=ids)
+        )
+        .filter(id__in=ids)
+        .only(*CHILD_CARD_FIELDS)
     }
-    notes = latest_notifications(user)
+    notes, unread = latest_notifications_and_unread(user)
     by_school: dict[int | None, list[Notification]] = defaultdict(list)
     for n in notes:
         by_school[n.school_id].append(n)
@@ -169,7 +209,7 @@ def guardian_home(user: Any) -> dict[str, Any]:
         card.notifications = by_school.get(g.school_id, [])[:3]
         cards.append(card)
     general = by_school.get(None, [])[:5]
-    return {"children": cards, "general_notifications": general}
+    return {"children": cards, "general_notifications": general, "unread": unread}
 
 
 # --- Teacher home ----------------------------------------------------------------------------
@@ -291,10 +331,9 @@ def school_home(user: Any, grant: Grant) -> dict[str, Any]:
         students = students.filter(current_class__grade_id=grant.grade_id)
         classes = classes.filter(grade_id=grant.grade_id)
     # 1. Students by status.
-    counts = students.order_by().aggregate(
-        **{value: Count("id", filter=Q(status=value)) for value in Student.Status.values}
-    )
-    status_rows = [(label, counts[value]) for value, label in Student.Status.choices]
+    by_status = dict(students.order_by().values_list("status").annotate(n=Count("id")))
+    status_rows = [(label, by_status.get(value, 0)) for value, label in Student.Status.choices]
+    n_enrolled = by_status.get(ENROLLED, 0)
     # 2. One pass over the guardianships of those enrolled students: guardians with and without an
     #    account, and the students that have at least one guardian with an account.
     bound = Q(guardian__person__user__isnull=False)
@@ -325,12 +364,12 @@ def school_home(user: Any, grant: Grant) -> dict[str, Any]:
         can_manage = bool(school["can_manage"])
     return {
         "status_rows": status_rows,
-        "n_enrolled": counts[ENROLLED],
+        "n_enrolled": n_enrolled,
         "n_classes": n_classes,
         "n_staff": school["n_staff"] if school is not None else None,
         "guardians_bound": guardians["bound"],
         "guardians_unbound": guardians["unbound"],
-        "students_without_bound_guardian": counts[ENROLLED] - guardians["students_with_bound"],
+        "students_without_bound_guardian": n_enrolled - guardians["students_with_bound"],
         "scope_label": grant.label,
         "can_manage": can_manage,
     }

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from schoolbridge.access.helpers import SENSITIVE_FIELDS, access_student_by_id, read_sensitive
 
 from . import queries
+from .context import portal_known_unread
 
 SENSITIVE_LABELS = {"national_id": _("National ID number"), "health_notes": _("Health notes")}
 
@@ -23,7 +24,9 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "web/home_unbound.html")
     kind = grant.home_kind
     if kind == "guardian":
-        return render(request, "web/home_guardian.html", queries.guardian_home(request.user))
+        context = queries.guardian_home(request.user)
+        portal_known_unread(request, context.pop("unread"))
+        return render(request, "web/home_guardian.html", context)
     if kind == "teacher":
         return render(request, "web/home_teacher.html", queries.teacher_home(request.user, grant))
     if kind == "school":
