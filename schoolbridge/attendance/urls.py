@@ -1,2 +1,14 @@
+from django.urls import path
+
+from . import views
+
 app_name = "attendance"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("class/<int:class_id>/<str:day>/", views.register, name="register"),
+    path("class/<int:class_id>/<str:day>/<int:period>/", views.register, name="register_period"),
+    path("class/<int:class_id>/<str:day>/summary/", views.class_day, name="class_day"),
+    path("class/<int:class_id>/month/<str:month>.xlsx", views.export_month, name="export_month"),
+    path("student/<int:student_id>/", views.student_summary, name="student"),
+    path("school/<int:school_id>/<str:day>/", views.school_day, name="school_day"),
+]
