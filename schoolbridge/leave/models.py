@@ -165,6 +165,10 @@ class LeaveRequest(models.Model):
         return str(who) if who is not None else ""
 
     @property
+    def current_role_label(self) -> str:
+        return str(ApproverRole(self.current_role).label) if self.current_role in ApproverRole.values else ""
+
+    @property
     def is_open(self) -> bool:
         """Editable or cancellable: submitted and nobody has decided anything yet."""
         return self.status == Status.PENDING and self.current_step == 0
