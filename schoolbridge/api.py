@@ -13,11 +13,12 @@ from ninja import NinjaAPI, Router
 from schoolbridge.access.helpers import NotFound
 from schoolbridge.accounts.api import router as accounts_router
 from schoolbridge.api_support.auth import API_AUTH
-from schoolbridge.attendance.api import router as attendance_router
 from schoolbridge.api_support.errors import error_payload, install_error_handlers
 from schoolbridge.api_support.throttle import ApiRateThrottle
+from schoolbridge.attendance.api import router as attendance_router
 from schoolbridge.core.api import router as core_router
 from schoolbridge.core.errors import Refused
+from schoolbridge.leave.api import router as leave_router
 from schoolbridge.notify.api import router as notify_router
 
 DESCRIPTION = """
@@ -60,6 +61,7 @@ def _refused(request: HttpRequest, exc: Refused) -> HttpResponse:
 api.add_router("", accounts_router)
 api.add_router("", core_router)
 api.add_router("/notifications", notify_router)
+api.add_router("/leave", leave_router)
 api.add_router("/attendance", attendance_router)
 
 # Anything else under /api/v1/ is a JSON 404, not the site's HTML page.
