@@ -9,14 +9,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from schoolbridge.core.models import Enrollment, Person, Student, Subject
 from schoolbridge.grades import actions, queries
 from schoolbridge.grades.actions import rows_from_pairs
 from schoolbridge.grades.models import AssessmentSubject, Score
 from schoolbridge.grades.views import parse_paste
-
 from schoolbridge.web.tests.helpers import verified_client
 
 from .conftest import make_assessment, subject_row
@@ -37,14 +36,17 @@ def published(world, assessment, maths_values, chinese_values=None):
     n = [s.student_number for s in world.a.students["g7c1"]]
     head, teacher = world.user("a_head"), world.user("a_teacher")
     actions.enter_scores(
-        head, subject_row(assessment, world.a.maths), world.a.g7c1, rows_from_pairs(zip(n, maths_values))
+        head,
+        subject_row(assessment, world.a.maths),
+        world.a.g7c1,
+        rows_from_pairs(zip(n, maths_values, strict=True)),
     )
     if chinese_values:
         actions.enter_scores(
             teacher,
             subject_row(assessment, world.a.chinese),
             world.a.g7c1,
-            rows_from_pairs(zip(n, chinese_values)),
+            rows_from_pairs(zip(n, chinese_values, strict=True)),
         )
     actions.publish(world.user("a_admin"), assessment)
 
