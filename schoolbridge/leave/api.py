@@ -9,7 +9,7 @@ import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from schoolbridge.access.helpers import NotFound
 from schoolbridge.api_support.auth import caller
@@ -165,12 +165,12 @@ def list_waiting(request: HttpRequest, page: Query[PageParams]) -> dict[str, Any
 
 
 @router.post("", response=ok(LeaveOut, status=201, write=True), summary="Apply for leave for your child")
-def apply(request: HttpRequest, payload: LeaveIn) -> tuple[int, dict[str, Any]]:
+def apply(request: HttpRequest, payload: LeaveIn) -> Status:
     user = caller(request)
     data = payload.dict()
     student_id = data.pop("student_id")
     leave = actions.apply_for_leave(user, student_id, **data)
-    return 201, _one(user, leave.pk)
+    return Status(201, _one(user, leave.pk))
 
 
 @router.get("/{leave_id}", response=ok(LeaveOut), summary="One leave request")
