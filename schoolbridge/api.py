@@ -18,6 +18,7 @@ from schoolbridge.api_support.throttle import ApiRateThrottle
 from schoolbridge.attendance.api import router as attendance_router
 from schoolbridge.core.api import router as core_router
 from schoolbridge.core.errors import Refused
+from schoolbridge.grades.api import router as grades_router
 from schoolbridge.leave.api import router as leave_router
 from schoolbridge.notify.api import router as notify_router
 
@@ -63,6 +64,7 @@ api.add_router("", core_router)
 api.add_router("/notifications", notify_router)
 api.add_router("/leave", leave_router)
 api.add_router("/attendance", attendance_router)
+api.add_router("/grades", grades_router)
 
 # Anything else under /api/v1/ is a JSON 404, not the site's HTML page.
 _fallback = Router(auth=None)

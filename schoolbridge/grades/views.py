@@ -52,7 +52,7 @@ def _class_of(assessment: Assessment, class_id: Any) -> Class:
     return klass
 
 
-def _entry_target(
+def entry_target(
     user: Any, assessment_id: Any, class_id: Any, subject_id: Any
 ) -> tuple[Assessment, Class, AssessmentSubject]:
     assessment = _assessment(user, assessment_id)
@@ -75,7 +75,7 @@ def _entry_target(
     return assessment, klass, row
 
 
-def _guarded_children(user: Any) -> QuerySet[Guardianship]:
+def guarded_children(user: Any) -> QuerySet[Guardianship]:
     """Guardianships of the user that allow seeing records."""
     ids = [g.student_id for g in get_scope(user).grants_of("guardian") if g.include_records]
     return (
@@ -96,7 +96,7 @@ def index(request: HttpRequest) -> HttpResponse:
         .select_related("grade", "term", "school")
         .order_by("-date", "-id")[:100]
     )
-    children = list(_guarded_children(user))
+    children = list(guarded_children(user))
     return render(request, "grades/index.html", {"assessments": assessments, "children": children})
 
 
@@ -196,7 +196,7 @@ class UploadForm(forms.Form):
 @login_required
 def entry(request: HttpRequest, assessment_id: int, class_id: int, subject_id: int) -> HttpResponse:
     user = request.user
-    assessment, klass, row = _entry_target(user, assessment_id, class_id, subject_id)
+    assessment, klass, row = entry_target(user, assessment_id, class_id, subject_id)
     grid = queries.entry_grid(row, klass)
     can_enter = permissions.may_enter(user, klass, row.subject_id) and not assessment.is_published
     problems: list[actions.RowError] = []
@@ -275,7 +275,7 @@ def entry(request: HttpRequest, assessment_id: int, class_id: int, subject_id: i
 
 @login_required
 def entry_template(request: HttpRequest, assessment_id: int, class_id: int, subject_id: int) -> HttpResponse:
-    assessment, klass, row = _entry_target(request.user, assessment_id, class_id, subject_id)
+    assessment, klass, row = entry_target(request.user, assessment_id, class_id, subject_id)
     grid = queries.entry_grid(row, klass)
     content = spreadsheets.template(assessment, klass, row, grid)
     response = HttpResponse(
@@ -354,7 +354,7 @@ def statistics(request: HttpRequest, assessment_id: int) -> HttpResponse:
 @login_required
 def child(request: HttpRequest, student_id: int) -> HttpResponse:
     pk = _pk(student_id)
-    guardianship = _guarded_children(request.user).filter(student_id=pk).first() if pk else None
+    guardianship = guarded_children(request.user).filter(student_id=pk).first() if pk else None
     if guardianship is None:
         raise NotFound
     student = guardianship.student
