@@ -20,8 +20,9 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://", "pgsql://"))
 
 
-def postgres_scratch(url: str, suffix: str, fresh: bool) -> str:
-    """The URL of <db>_<suffix> on the same server; dropped and re-created when fresh."""
+def postgres_scratch(url: str, suffix: str, fresh: bool, template: str | None = None) -> str:
+    """The URL of <db>_<suffix> on the same server; dropped and re-created when fresh (as a copy of
+    the database `template` if given, which must have no open connection)."""
     import psycopg
 
     parts = urlsplit(url)
@@ -34,7 +35,7 @@ def postgres_scratch(url: str, suffix: str, fresh: bool) -> str:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
             exists = None
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
@@ -43,7 +44,9 @@ def drop_postgres(url: str) -> None:
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), autocommit=True) as conn:
+    with psycopg.connect(
+        urlunsplit(parts._replace(scheme="postgresql", path="/postgres")), autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -57,5 +60,7 @@ def use_scratch(var_dir: Path, suffix: str, fresh: bool) -> str:
         os.environ["DATABASE_URL"] = postgres_scratch(url, suffix, fresh)
         return "postgresql"
     if url:
-        raise SystemExit(f"benchmarks support SQLite (no DATABASE_URL) or PostgreSQL, not {url.split(':')[0]}")
+        raise SystemExit(
+            f"benchmarks support SQLite (no DATABASE_URL) or PostgreSQL, not {url.split(':')[0]}"
+        )
     return "sqlite"

@@ -98,14 +98,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args()
     schools, per_school = SCALES[args.scale]
 
-    base = Path(os.environ.get("SCHOOLBRIDGE_BENCH_DIR") or Path(tempfile.gettempdir()) / "schoolbridge-bench")
+    base = Path(
+        os.environ.get("SCHOOLBRIDGE_BENCH_DIR") or Path(tempfile.gettempdir()) / "schoolbridge-bench"
+    )
     use_scratch(base / f"pages-{args.scale}", f"bench_pages_{args.scale}", fresh=False)
     import django
 
@@ -122,7 +126,17 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
     log = open(Path(settings.VAR_DIR) / "bench-server.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "schoolbridge.cli", "serve", "--no-worker", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "schoolbridge.cli",
+            "serve",
+            "--no-worker",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -176,7 +190,10 @@ def main() -> None:
         return {"p50_ms": round(statistics.median(values), 2), "p95_ms": round(percentile(values, 0.95), 2)}
 
     minimal = figures(timings.pop("minimal"))
-    pages = {name: figures(values) | {"status": statuses[name], "bytes": sizes[name]} for name, values in timings.items()}
+    pages = {
+        name: figures(values) | {"status": statuses[name], "bytes": sizes[name]}
+        for name, values in timings.items()
+    }
     worst = max(p["p95_ms"] for p in pages.values()) / minimal["p95_ms"] if minimal["p95_ms"] else None
     print(
         json.dumps(
