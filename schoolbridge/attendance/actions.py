@@ -30,8 +30,10 @@ def cutoff_for(cfg: AttendanceSettings, day: datetime.date) -> datetime.datetime
 
 
 def _class(klass: Class | int) -> Class:
-    if isinstance(klass, Class) and klass.pk:
-        return klass
+    if isinstance(klass, Class):
+        if klass.pk:
+            return klass
+        raise NotFound
     found = Class.objects.select_related("school").filter(pk=klass).first() if klass else None
     if found is None:
         raise NotFound

@@ -33,8 +33,9 @@ def settings_for(school: School | int) -> AttendanceSettings:
     found = AttendanceSettings.objects.filter(school_id=sid).first()
     if found is not None:
         return found
-    district_id = school.district_id if isinstance(school, School) else None
-    return AttendanceSettings(school_id=sid, district_id=district_id)
+    if isinstance(school, School):
+        return AttendanceSettings(school_id=sid, district_id=school.district_id)
+    return AttendanceSettings(school_id=sid)
 
 
 def roster_q(klass: Class | int, day: datetime.date) -> Q:

@@ -156,8 +156,8 @@ def register(request: HttpRequest, class_id: int, day: str, period: int | None =
         "can_export": permissions.may_export(request.user, klass),
         "exception_count": sum(1 for r in view.rows if r.status != Status.PRESENT),
     }
-    status = 400 if (errors or row_errors or reason_form.errors) else 200
-    return render(request, "attendance/register.html", ctx, status=status)
+    code = 400 if (errors or row_errors or reason_form.errors) else 200
+    return render(request, "attendance/register.html", ctx, status=code)
 
 
 def _range(request: HttpRequest, default_start: datetime.date, default_end: datetime.date) -> tuple[Any, Any]:

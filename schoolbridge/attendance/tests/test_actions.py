@@ -46,6 +46,7 @@ def test_teacher_takes_register_everyone_present_but_exceptions(world, today):
     assert reg.marks.get(student=s2).note == "发烧"
     assert reg.taken_by == world.user("a_teacher") and reg.taken_at is not None
     ev = AuditEvent.objects.get(action="attendance.register.take")
+    assert ev.after is not None
     assert ev.after["new_exceptions"] == {str(s2.pk): ["absent", "发烧"], str(s3.pk): ["late", ""]}
     # taken again before the cutoff: s2 came after all; only the change is written
     reg = actions.take_register(world.user("a_head"), world.a.g7c1, today, exceptions={s3.pk: ("late", "")})
@@ -122,6 +123,7 @@ def test_after_cutoff_teacher_refused_head_needs_reason_and_is_audited(world):
     assert c.actor == world.user("a_admin")
     assert reg.marks.get(student=s1).source == "correction"
     ev = AuditEvent.objects.filter(action="attendance.register.correct").latest("pk")
+    assert ev.before is not None and ev.after is not None
     assert ev.before["marks"][str(s1.pk)] == ["sick", ""]
     assert ev.after["marks"][str(s1.pk)] == ["late", "8:20 到校"] and ev.after["reason"] == "家长来电更正"
     # the teacher still cannot
