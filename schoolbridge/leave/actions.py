@@ -375,9 +375,10 @@ def family_user_ids(leave: LeaveRequest) -> list[int]:
 
 
 def head_teacher_user_ids(leave: LeaveRequest) -> list[int]:
-    if not leave.student_id:
+    student = leave.student
+    if student is None or not student.current_class_id:
         return []
-    return approver_user_ids(leave, ApproverRole.HEAD_TEACHER) if leave.student.current_class_id else []
+    return approver_user_ids(leave, ApproverRole.HEAD_TEACHER)
 
 
 def _describe(leave: LeaveRequest) -> str:

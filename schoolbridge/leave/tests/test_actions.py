@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -36,7 +37,7 @@ def _day(offset: int = 1) -> datetime.date:
 
 def _apply(world, user="a_parent", child=None, **kw):
     child = child or world.a.students["g7c1"][0]
-    data = {
+    data: dict[str, Any] = {
         "kind": "days",
         "start_date": _day(1),
         "reason": "sick",
@@ -229,7 +230,8 @@ def test_chain_with_grade_director_for_more_than_three_days(world):
         (0, "head_teacher", head.pk, "approve"),
         (1, "grade_director", director.pk, "approve"),
     ]
-    assert approved_cover([leave.student_id], _day(2))[leave.student_id].whole_day
+    child = world.a.students["g7c1"][0].pk
+    assert approved_cover([child], _day(2))[child].whole_day
     assert AuditEvent.objects.filter(action="leave.approve", object_id=str(leave.pk)).count() == 2
 
 
@@ -277,7 +279,7 @@ def test_rejection_needs_a_comment_and_tells_family_and_head_teacher(world):
     assert "请先与班主任沟通" in Notification.objects.get(user=world.user("a_parent")).body
     with pytest.raises(NotFound):
         decide(world.user("a_director"), leave.pk, "approve")
-    assert approved_cover([leave.student_id], _day(1)) == {}
+    assert approved_cover([world.a.students["g7c1"][0].pk], _day(1)) == {}
 
 
 def test_configured_policy(world):
