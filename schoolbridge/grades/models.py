@@ -19,7 +19,6 @@ from schoolbridge.core.models import Class, District, GradeLevel, School, Studen
 
 PASS_SHARE = Decimal("0.60")
 EXCELLENT_SHARE = Decimal("0.85")
-MARKS = {"max_digits": 6, "decimal_places": 2}
 
 
 class GradesSettings(models.Model):
@@ -90,10 +89,16 @@ class AssessmentSubject(models.Model):
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="subjects")
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
     full_marks = models.DecimalField(
-        _("full marks"), **MARKS, default=Decimal("100"), validators=[MinValueValidator(Decimal("1"))]
+        _("full marks"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(Decimal("1"))],
     )
-    pass_mark = models.DecimalField(_("pass mark"), **MARKS, null=True, blank=True)
-    excellent_mark = models.DecimalField(_("excellent mark"), **MARKS, null=True, blank=True)
+    pass_mark = models.DecimalField(_("pass mark"), max_digits=6, decimal_places=2, null=True, blank=True)
+    excellent_mark = models.DecimalField(
+        _("excellent mark"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
     weight = models.DecimalField(
         _("weight"), max_digits=5, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(0)]
     )
@@ -135,7 +140,7 @@ class Score(models.Model):
     assessment_subject = models.ForeignKey(AssessmentSubject, on_delete=models.CASCADE, related_name="scores")
     student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="scores")
     klass = models.ForeignKey(Class, on_delete=models.PROTECT, related_name="+")
-    value = models.DecimalField(_("score"), **MARKS, null=True, blank=True)
+    value = models.DecimalField(_("score"), max_digits=6, decimal_places=2, null=True, blank=True)
     marker = models.CharField(_("marker"), max_length=10, choices=Marker.choices, default=Marker.NONE)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

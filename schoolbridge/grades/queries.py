@@ -215,7 +215,7 @@ def child_scores(
         for as_id, klass_id, sid, value in scored.values_list(
             "assessment_subject_id", "klass_id", "student_id", "value"
         ):
-            if (as_id, klass_id) in pairs:
+            if value is not None and (as_id, klass_id) in pairs:
                 values[(as_id, klass_id)][sid] = value
         ranks = {key: stats.ranks(vals) for key, vals in values.items()}
     comments = dict(

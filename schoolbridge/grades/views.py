@@ -244,7 +244,7 @@ def entry(request: HttpRequest, assessment_id: int, class_id: int, subject_id: i
                 )
                 return redirect(request.path)
     bad_rows = {p.row for p in problems} if request.POST.get("mode", "grid") == "grid" else set()
-    lines = []
+    lines: list[dict[str, Any]] = []
     for i, g in enumerate(grid, start=1):
         value = submitted.get(g.student.student_number, g.value) if submitted else g.value
         lines.append({"row": i, "student": g.student, "value": value, "invalid": i in bad_rows})
