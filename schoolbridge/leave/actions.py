@@ -707,6 +707,103 @@ def decide(actor: Any, leave_id: Any, outcome: str, comment: str = "") -> LeaveR
     return leave
 
 
+POLICY_ROLES = (ApproverRole.GRADE_DIRECTOR, ApproverRole.PRINCIPAL)
+
+
+def current_policy(school_id: int) -> dict[str, Any]:
+    """The student chain of a school as the settings page shows it: the head teacher always first, then
+    the grade director and the principal each when the leave is longer than a number of days (None: never)."""
+    policy = _policy(school_id)
+    steps = (
+        list(ApprovalStep.objects.filter(policy=policy, audience=Audience.STUDENT).order_by("order"))
+        if policy is not None
+        else []
+    )
+    if not steps:
+        defaults = {str(role): min_days for role, min_days in DEFAULT_STUDENT_STEPS}
+        return {
+            "grade_director_after_days": defaults.get(ApproverRole.GRADE_DIRECTOR),
+            "principal_after_days": None,
+            "remind_after_hours": _remind_hours(policy),
+        }
+    by_role = {step.role: (step.min_days if step.min_days is not None else Decimal(0)) for step in steps}
+    return {
+        "grade_director_after_days": by_role.get(ApproverRole.GRADE_DIRECTOR),
+        "principal_after_days": by_role.get(ApproverRole.PRINCIPAL),
+        "remind_after_hours": _remind_hours(policy),
+    }
+
+
+@leave_action
+def set_policy(
+    actor: Any,
+    school_id: Any,
+    grade_director_after_days: Decimal | None,
+    principal_after_days: Decimal | None,
+    remind_after_hours: int,
+) -> ApprovalPolicy:
+    """A school administrator sets the student approval chain: the head teacher, then the grade director
+    and the principal when a leave is longer than the given number of days (None: never; 0: always).
+    Requests already sent keep the chain they were sent with."""
+    from schoolbridge.access.helpers import access_school_by_id
+
+    school = access_school_by_id(actor, school_id, "school.manage")
+    errors = Errors()
+    for name, value in (
+        ("grade_director_after_days", grade_director_after_days),
+        ("principal_after_days", principal_after_days),
+    ):
+        if value is not None and (value < 0 or value > MAX_LEAVE_DAYS or value * 2 != int(value * 2)):
+            errors.add(
+                name, _("Enter a number of days from 0 to %(n)d, in half days.") % {"n": MAX_LEAVE_DAYS}
+            )
+    if not isinstance(remind_after_hours, int) or not 1 <= remind_after_hours <= 168:
+        errors.add("remind_after_hours", _("Enter a number of hours from 1 to 168."))
+    errors.raise_if_any()
+    policy = ApprovalPolicy.objects.select_for_update().filter(school=school).first()
+    before: dict[str, Any] | None = None
+    if policy is None:
+        policy = ApprovalPolicy(district_id=school.district_id, school=school)
+    else:
+        before = {**snapshot(policy), **_steps_snapshot(policy)}
+    policy.remind_after_hours = remind_after_hours
+    policy.save()
+    ApprovalStep.objects.filter(policy=policy, audience=Audience.STUDENT).delete()
+    order = 1
+    steps = [
+        ApprovalStep(policy=policy, audience=Audience.STUDENT, order=order, role=ApproverRole.HEAD_TEACHER)
+    ]
+    for role, value in (
+        (ApproverRole.GRADE_DIRECTOR, grade_director_after_days),
+        (ApproverRole.PRINCIPAL, principal_after_days),
+    ):
+        if value is not None:
+            order += 1
+            steps.append(
+                ApprovalStep(
+                    policy=policy,
+                    audience=Audience.STUDENT,
+                    order=order,
+                    role=role,
+                    min_days=value if value > 0 else None,
+                )
+            )
+    ApprovalStep.objects.bulk_create(steps)
+    record(actor, "leave.policy", school, before, {**snapshot(policy), **_steps_snapshot(policy)})
+    return policy
+
+
+def _steps_snapshot(policy: ApprovalPolicy) -> dict[str, Any]:
+    return {
+        "steps": [
+            [audience, role, None if min_days is None else str(min_days)]
+            for audience, role, min_days in ApprovalStep.objects.filter(policy=policy)
+            .order_by("audience", "order")
+            .values_list("audience", "role", "min_days")
+        ]
+    }
+
+
 def remind_overdue(now: datetime.datetime | None = None) -> int:
     """Remind the approvers of pending requests whose step has waited longer than the school's reminder
     period, once per period (remind_at moves on by one period). Returns the number of requests reminded."""
@@ -748,5 +845,6 @@ __all__ = [
     "decide",
     "edit_leave",
     "remind_overdue",
+    "set_policy",
     "sniff_content_type",
 ]

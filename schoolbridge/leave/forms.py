@@ -76,3 +76,25 @@ class DecisionForm(forms.Form):
         max_length=1000,
         help_text=_("Required when you reject; the family sees it."),
     )
+
+
+class PolicyForm(forms.Form):
+    grade_director_after_days = forms.DecimalField(
+        label=_("Grade director as well when the leave is longer than (days)"),
+        help_text=_("Leave empty: never. 0: always."),
+        required=False,
+        min_value=0,
+        max_value=60,
+        decimal_places=1,
+    )
+    principal_after_days = forms.DecimalField(
+        label=_("Principal as well when the leave is longer than (days)"),
+        help_text=_("Leave empty: never. 0: always."),
+        required=False,
+        min_value=0,
+        max_value=60,
+        decimal_places=1,
+    )
+    remind_after_hours = forms.IntegerField(
+        label=_("Remind an approver who has not decided after (hours)"), min_value=1, max_value=168
+    )

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.cancel_request, name="cancel"),
     path("<int:pk>/decide/", views.decide_request, name="decide"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("policy/<int:school_id>/", views.policy, name="policy"),
 ]

@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from schoolbridge.access.helpers import NotFound, access_guarded_child_by_id
+from schoolbridge.access.helpers import NotFound, access_guarded_child_by_id, access_school_by_id
 
 from . import actions
-from .forms import DecisionForm, LeaveForm
+from .forms import DecisionForm, LeaveForm, PolicyForm, add_action_errors
 from .models import Attachment, Decision, LeaveRequest
 from .queries import decidable_q, mine, visible_leaves, waiting_for
 
@@ -181,3 +181,22 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+@login_required
+def policy(request: HttpRequest, school_id: int) -> HttpResponse:
+    """The school's approval chain for student leave (school administrators)."""
+    school = access_school_by_id(request.user, school_id, "school.manage")
+    form = PolicyForm(request.POST or None, initial=actions.current_policy(school.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.set_policy(request.user, school.pk, **form.cleaned_data)
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The approval chain was saved. Requests already sent keep their chain.")
+            )
+            return redirect("leave:policy", school_id=school.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "leave/policy.html", {"form": form, "school": school}, status=status)

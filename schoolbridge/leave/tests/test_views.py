@@ -202,3 +202,35 @@ def test_attachments_are_not_public_media(client, world, settings):
     client.logout()
     assert client.get(settings.MEDIA_URL + name).status_code == 404
     assert client.get(f"/leave/attachments/{leave.attachments.get().pk}/").status_code == 302  # to log in
+
+
+def test_school_admin_sets_the_chain(client, world):
+    from schoolbridge.audit.models import AuditEvent
+    from schoolbridge.leave.models import ApprovalStep
+
+    c = _client(client, world, "a_admin")
+    page = c.get(f"/leave/policy/{world.a.school.pk}/")
+    assert page.status_code == 200 and 'value="3' in page.content.decode()  # the default: more than 3 days
+    response = c.post(
+        f"/leave/policy/{world.a.school.pk}/",
+        {"grade_director_after_days": "1", "principal_after_days": "5", "remind_after_hours": "8"},
+    )
+    assert response.status_code == 302
+    assert list(ApprovalStep.objects.values_list("role", "min_days")) == [
+        ("head_teacher", None),
+        ("grade_director", 1),
+        ("principal", 5),
+    ]
+    assert AuditEvent.objects.filter(action="leave.policy").count() == 1
+    assert _leave(world, end_date=_day(2)).steps == ["head_teacher", "grade_director"]
+    assert c.post(f"/leave/policy/{world.a.school.pk}/", {"remind_after_hours": "0"}).status_code == 400
+    response = c.post(f"/leave/policy/{world.a.school.pk}/", {"remind_after_hours": "24"})
+    assert response.status_code == 302
+    assert list(ApprovalStep.objects.values_list("role", flat=True)) == ["head_teacher"]
+
+
+@pytest.mark.parametrize("user", ["b_admin", "a_principal", "a_head", "a_parent"])
+def test_others_cannot_set_the_chain(client, world, user):
+    c = _client(client, world, user)
+    assert c.get(f"/leave/policy/{world.a.school.pk}/").status_code == 404
+    assert c.post(f"/leave/policy/{world.a.school.pk}/", {"remind_after_hours": "3"}).status_code == 404
