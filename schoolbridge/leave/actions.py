@@ -194,6 +194,18 @@ def _clean_fields(data: dict[str, Any], today: datetime.date, errors: Errors) ->
     }
 
 
+def _check_periods(school_id: int, fields: dict[str, Any], errors: Errors) -> None:
+    """Periods must exist in the school's bell schedule of that day (when the school has one)."""
+    if fields["kind"] != Kind.PERIODS or not fields["periods"] or fields["start_date"] is None:
+        return
+    from schoolbridge.schoolcal.queries import periods as bell_periods
+
+    numbers = {p.number for p in bell_periods(school_id, fields["start_date"])}
+    missing = [str(n) for n in fields["periods"] if n not in numbers]
+    if numbers and missing:
+        errors.add("periods", _("The school has no period %(p)s on that day.") % {"p": ", ".join(missing)})
+
+
 def _check_files(files: Sequence[Any], existing: int, errors: Errors) -> list[tuple[Any, str]]:
     """Check every upload (count, size, real type by magic bytes). Returns (file, content type) pairs."""
     checked: list[tuple[Any, str]] = []
@@ -448,6 +460,8 @@ def _apply(
     fields = _clean_fields(data, timezone.localdate(), errors)
     checked = _check_files(files, 0, errors)
     if not errors:
+        _check_periods(student.school_id, fields, errors)
+    if not errors:
         _check_overlap(fields, student, None, None, errors)
     errors.raise_if_any()
     policy = _policy(student.school_id)
@@ -500,6 +514,8 @@ def _apply_staff(
     errors = Errors()
     fields = _clean_fields(data, timezone.localdate(), errors)
     checked = _check_files(files, 0, errors)
+    if not errors:
+        _check_periods(staff.school_id, fields, errors)
     if not errors:
         _check_overlap(fields, None, staff, None, errors)
     errors.raise_if_any()
@@ -579,6 +595,8 @@ def _edit(
     existing = list(leave.attachments.all())
     dropped = [a for a in existing if a.pk in remove]
     checked = _check_files(files, len(existing) - len(dropped), errors)
+    if not errors:
+        _check_periods(leave.school_id, fields, errors)
     if not errors:
         _check_overlap(fields, leave.student, leave.staff, leave.pk, errors)
     errors.raise_if_any()

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .models import Half, Kind, Reason
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-PERIOD_CHOICES = [(str(n), str(n)) for n in range(1, 9)]
+PERIOD_CHOICES = [(str(n), str(n)) for n in range(1, 11)]
 ACCEPT = "image/jpeg,image/png,image/webp,application/pdf,.jpg,.jpeg,.png,.webp,.pdf"
 
 

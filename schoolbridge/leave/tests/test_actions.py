@@ -404,3 +404,26 @@ def test_grade_director_step_with_nobody_falls_back_to_admins(world):
     Notification.objects.all().delete()
     decide(world.user("a_head"), leave.pk, "approve")
     assert _inbox(world.user("a_admin")) == ["leave.pending"]
+
+
+def test_periods_must_be_in_the_bell_schedule(world):
+    from schoolbridge.schoolcal.models import BellPeriod
+    from schoolbridge.schoolcal.queries import is_school_day
+
+    day = _day(1)
+    while not is_school_day(world.a.school, day):
+        day += datetime.timedelta(days=1)
+    for n, (start, half) in enumerate([(8, "am"), (9, "am"), (14, "pm")], start=1):
+        BellPeriod.objects.create(
+            district=world.district,
+            school=world.a.school,
+            term=world.a.term,
+            number=n,
+            start=datetime.time(start),
+            end=datetime.time(start, 45),
+            half=half,
+        )
+    with pytest.raises(InvalidInput) as exc:
+        _apply(world, kind="periods", start_date=day, periods=[3, 4, 5])
+    assert "4, 5" in str(exc.value.error_dict["periods"][0].messages)
+    assert _apply(world, kind="periods", start_date=day, periods=[1, 3]).periods == [1, 3]
