@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from schoolbridge.access.helpers import _pk, access_guarded_child_by_id
@@ -480,7 +480,7 @@ def _apply(
     leave.save()
     record(actor, "leave.apply", leave, None, snapshot(leave))
     _store(leave, actor, checked, saved)
-    _tell_approver(leave, _t("A leave request is waiting for your decision"))
+    _tell_approver(leave, gettext("A leave request is waiting for your decision"))
     return leave
 
 
@@ -535,7 +535,7 @@ def _apply_staff(
     leave.save()
     record(actor, "leave.apply", leave, None, snapshot(leave))
     _store(leave, actor, checked, saved)
-    _tell_approver(leave, _t("A leave request is waiting for your decision"))
+    _tell_approver(leave, gettext("A leave request is waiting for your decision"))
     return leave
 
 
@@ -615,7 +615,7 @@ def _edit(
         att.delete()
         transaction.on_commit(functools.partial(default_storage.delete, name))
     _store(leave, actor, checked, saved)
-    _tell_approver(leave, _t("A leave request waiting for you was changed"))
+    _tell_approver(leave, gettext("A leave request waiting for you was changed"))
     return leave
 
 
@@ -636,7 +636,7 @@ def cancel_leave(actor: Any, leave_id: Any) -> LeaveRequest:
     notify(
         approvers,
         "leave.cancelled",
-        _t("A leave request was withdrawn"),
+        gettext("A leave request was withdrawn"),
         _describe(leave),
         _link(leave),
         school=leave.school_id,
@@ -703,11 +703,11 @@ def decide(actor: Any, leave_id: Any, outcome: str, comment: str = "") -> LeaveR
     record(actor, f"leave.{outcome}", leave, before, snapshot(leave))
     body = _describe(leave) + (f"\n{comment}" if comment else "")
     if not final:
-        _tell_approver(leave, _t("A leave request is waiting for your decision"))
+        _tell_approver(leave, gettext("A leave request is waiting for your decision"))
         notify(
             family,
             "leave.step",
-            _t("Leave request approved by %(role)s; waiting for %(next)s")
+            gettext("Leave request approved by %(role)s; waiting for %(next)s")
             % {
                 "role": ApproverRole(before["current_role"] or leave.steps[0]).label,
                 "next": ApproverRole(leave.current_role).label,
@@ -717,7 +717,7 @@ def decide(actor: Any, leave_id: Any, outcome: str, comment: str = "") -> LeaveR
             school=leave.school_id,
         )
     else:
-        title = _t("Leave request approved") if outcome == APPROVE else _t("Leave request rejected")
+        title = gettext("Leave request approved") if outcome == APPROVE else gettext("Leave request rejected")
         recipients = set(family) | set(head_teacher_user_ids(leave))
         if actor.pk not in family:
             recipients.discard(actor.pk)
@@ -844,7 +844,7 @@ def remind_overdue(now: datetime.datetime | None = None) -> int:
         for leave in due:
             h = hours.get(leave.school_id) or DEFAULT_REMIND_HOURS
             by_hours.setdefault(h, []).append(leave.pk)
-            _tell_approver(leave, _t("Reminder: a leave request is still waiting for your decision"))
+            _tell_approver(leave, gettext("Reminder: a leave request is still waiting for your decision"))
             record(None, "leave.remind", leave, None, {"step": leave.current_step, "at": now.isoformat()})
         for h, ids in by_hours.items():
             LeaveRequest.objects.filter(pk__in=ids).update(
