@@ -106,6 +106,7 @@ def test_serve_runs_web_and_worker_and_stops_both(tmp_path: Path, broker: str) -
                 "data_folder_in": str(folders / "in"),
                 "data_folder_out": str(folders / "in"),
                 "processed_folder": str(folders / "processed"),
+                "control_folder": str(folders / "control"),
                 "store_processed": False,
             }
         target = tmp_path / "pong.txt"

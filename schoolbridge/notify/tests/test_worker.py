@@ -138,6 +138,7 @@ def test_real_worker_on_the_filesystem_broker(live_world: Any, tmp_path: Path) -
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(tmp_path / "broker" / "processed"),
+            "control_folder": str(tmp_path / "broker" / "control"),
             "store_processed": False,
         },
     }
