@@ -127,7 +127,9 @@ NOTIFICATION_LIST_FIELDS = ("id", "user_id", "school_id", "title", "link", "crea
 
 
 def latest_notifications(user: Any, limit: int = 30) -> list[Notification]:
-    return list(Notification.objects.filter(user=user).only(*NOTIFICATION_LIST_FIELDS).order_by("-id")[:limit])
+    return list(
+        Notification.objects.filter(user=user).only(*NOTIFICATION_LIST_FIELDS).order_by("-id")[:limit]
+    )
 
 
 def latest_notifications_and_unread(user: Any, limit: int = 30) -> tuple[list[Notification], int]:
