@@ -141,14 +141,15 @@ def latest_notifications_and_unread(user: Any, limit: int = 30) -> tuple[list[No
         .annotate(n=Count("*"))
         .values("n")
     )
-    notes = list(
+    notes: list[Notification] = list(
         Notification.objects.filter(user=user)
         .only(*NOTIFICATION_LIST_FIELDS)
         .annotate(n_unread=Subquery(unread, output_field=IntegerField()))
         .order_by("-id")[:limit]
     )
     # No notification at all means none unread; otherwise every row carries the same count.
-    return notes, (notes[0].n_unread or 0) if notes else 0  # type: ignore[attr-defined]
+    unread_count: int = (getattr(notes[0], "n_unread", None) or 0) if notes else 0
+    return notes, unread_count
 
 
 # --- Guardian home ---------------------------------------------------------------------------
