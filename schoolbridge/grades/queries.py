@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, Max
+from django.db.models import Avg, Count, Max, QuerySet
 
-from schoolbridge.core.models import Class, Student
+from schoolbridge.access.scope import get_scope
+from schoolbridge.core.models import Class, Guardianship, Student
 
 from . import stats
 from .models import Assessment, AssessmentSubject, ReportComment, Score
@@ -262,3 +263,25 @@ def trend(groups: Sequence[AssessmentLines]) -> list[dict[str, Any]]:
             }
         )
     return points
+
+
+# --------------------------------------------------------------------------- people
+
+
+def guarded_children(user: Any) -> QuerySet[Guardianship]:
+    """The user's own guardianships that allow seeing records (from their guardian grants)."""
+    ids = [g.student_id for g in get_scope(user).grants_of("guardian") if g.include_records]
+    return (
+        Guardianship.objects.filter(guardian__person__user=user, may_see_records=True, student_id__in=ids)
+        .select_related("student__person", "student__current_class", "student__school")
+        .order_by("student__person__family_name", "student__person__given_name", "student_id")
+    )
+
+
+def class_students(klass: Class) -> list[Student]:
+    """The enrolled students of a class the caller was authorised for, in student-number order."""
+    return list(
+        Student.objects.filter(current_class=klass, status=Student.Status.ENROLLED)
+        .select_related("person", "current_class")
+        .order_by("student_number")
+    )

@@ -17,10 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from schoolbridge.access.helpers import NotFound, _pk
-from schoolbridge.access.scope import get_scope
+from schoolbridge.access.helpers import NotFound, _pk, access_student_by_id
 from schoolbridge.core.errors import InvalidInput, Refused
-from schoolbridge.core.models import Class, Guardianship, School, Student
+from schoolbridge.core.models import Class, Guardianship, School
 
 from . import actions, permissions, queries, spreadsheets
 from .models import Assessment, AssessmentSubject, Score
@@ -77,12 +76,7 @@ def entry_target(
 
 def guarded_children(user: Any) -> QuerySet[Guardianship]:
     """Guardianships of the user that allow seeing records."""
-    ids = [g.student_id for g in get_scope(user).grants_of("guardian") if g.include_records]
-    return (
-        Guardianship.objects.filter(guardian__person__user=user, may_see_records=True, student_id__in=ids)
-        .select_related("student__person", "student__current_class", "student__school")
-        .order_by("student__person__family_name", "student__person__given_name", "student_id")
-    )
+    return queries.guarded_children(user)
 
 
 # --------------------------------------------------------------------------- index and assessment
@@ -383,11 +377,7 @@ def comments(request: HttpRequest, assessment_id: int, class_id: int) -> HttpRes
         raise NotFound
     from .models import ReportComment
 
-    students = list(
-        Student.objects.filter(current_class=klass, status=Student.Status.ENROLLED)
-        .select_related("person")
-        .order_by("student_number")
-    )
+    students = queries.class_students(klass)
     existing = dict(
         ReportComment.objects.filter(assessment=assessment, student__in=students).values_list(
             "student_id", "text"
@@ -425,15 +415,10 @@ def report_student(request: HttpRequest, assessment_id: int, student_id: int) ->
     from . import reports
 
     assessment = _assessment(request.user, assessment_id)
-    pk = _pk(student_id)
-    student = (
-        Student.objects.select_related("person", "current_class")
-        .filter(pk=pk, school_id=assessment.school_id)
-        .first()
-        if pk
-        else None
-    )
-    if student is None or student.current_class_id is None:
+    student = access_student_by_id(request.user, student_id)
+    if student.school_id != assessment.school_id:
+        raise NotFound
+    if student.current_class_id is None:
         raise NotFound
     if not permissions.may_correct(request.user, student.current_class_id, student.school_id):
         raise NotFound
@@ -449,11 +434,7 @@ def report_class(request: HttpRequest, assessment_id: int, class_id: int) -> Htt
     klass = _class_of(assessment, class_id)
     if not permissions.may_correct(request.user, klass.pk, klass.school_id):
         raise NotFound
-    students = list(
-        Student.objects.filter(current_class=klass, status=Student.Status.ENROLLED)
-        .select_related("person", "current_class")
-        .order_by("student_number")
-    )
+    students = queries.class_students(klass)
     pdf = reports.render_pdf(assessment, students)
     return _pdf(pdf, f"report-{assessment.pk}-class-{klass.pk}.pdf")
 
