@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "schoolbridge.leave",
     "schoolbridge.attendance",
     "schoolbridge.grades",
+    "schoolbridge.notices",
+    "schoolbridge.conversations",
     "schoolbridge.web",
 ]
 

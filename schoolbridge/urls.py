@@ -13,6 +13,8 @@ urlpatterns = [
     path("attendance/", include("schoolbridge.attendance.urls")),
     path("leave/", include("schoolbridge.leave.urls")),
     path("grades/", include("schoolbridge.grades.urls")),
+    path("notices/", include("schoolbridge.notices.urls")),
+    path("messages/", include("schoolbridge.conversations.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
