@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from schoolbridge.access.scope import Scope, get_scope
-from schoolbridge.core.models import Class
+from schoolbridge.core.models import Class, GradeLevel
 
 from .models import Assessment
 
@@ -109,3 +109,20 @@ def visible_assessments(user: Any) -> QuerySet[Assessment]:
     if q is None:
         return Assessment.objects.none()
     return Assessment.objects.filter(q)
+
+
+def manageable_grades(user: Any) -> QuerySet[GradeLevel]:
+    """Grades whose assessments the user may create: every grade of the schools they administer and
+    the grades they direct."""
+    scope = get_scope(user)
+    q: Q | None = None
+    admin_schools = [g.school_id for g in scope.grants_of("school_admin") if g.school_id]
+    if admin_schools:
+        q = Q(school_id__in=admin_schools)
+    for g in scope.grants_of("grade_director"):
+        if g.school_id and g.grade_id:
+            part = Q(school_id=g.school_id, pk=g.grade_id)
+            q = part if q is None else q | part
+    if q is None:
+        return GradeLevel.objects.none()
+    return GradeLevel.objects.filter(q)

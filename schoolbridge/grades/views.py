@@ -18,10 +18,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from schoolbridge.access.helpers import NotFound, _pk, access_student_by_id
+from schoolbridge.access.scope import get_scope
 from schoolbridge.core.errors import InvalidInput, Refused
-from schoolbridge.core.models import Class, Guardianship, School
+from schoolbridge.core.models import Class, Guardianship, School, Subject, Term
 
 from . import actions, permissions, queries, spreadsheets
+from .forms import AssessmentForm, add_action_errors, subject_rows
 from .models import Assessment, AssessmentSubject, Score
 
 # --------------------------------------------------------------------------- lookups (404 when out of scope)
@@ -91,7 +93,75 @@ def index(request: HttpRequest) -> HttpResponse:
         .order_by("-date", "-id")[:100]
     )
     children = list(guarded_children(user))
-    return render(request, "grades/index.html", {"assessments": assessments, "children": children})
+    return render(
+        request,
+        "grades/index.html",
+        {"assessments": assessments, "children": children, "new_in_schools": _creatable_schools(user)},
+    )
+
+
+# --------------------------------------------------------------------------- creating an assessment
+
+
+def _creatable_schools(user: Any) -> list[School]:
+    """Schools where the user may create assessments (school administrator or grade director)."""
+    ids = permissions.manageable_grades(user).values("school_id")
+    return list(School.objects.filter(pk__in=ids).order_by("name", "id"))
+
+
+@login_required
+def new_assessment(request: HttpRequest, school_id: int) -> HttpResponse:
+    """Create an assessment: name, kind, term, grade, date and the subjects with their marks."""
+    user = request.user
+    pk = _pk(school_id)
+    if pk is None:
+        raise NotFound
+    grades = permissions.manageable_grades(user).filter(school_id=pk).order_by("order", "id")
+    if not grades.exists():
+        raise NotFound
+    school = School.objects.get(pk=pk)
+    terms = Term.objects.filter(school_id=pk).order_by("-start_date", "-id")
+    subjects = Subject.objects.filter(school_id=pk).order_by("code", "id")
+    data = request.POST if request.method == "POST" else None
+    form = AssessmentForm(data, terms=terms, grades=grades)
+    rows = subject_rows(data, subjects)
+    subject_errors: list[str] = []
+    if data is not None:
+        form_ok, rows_ok = form.is_valid(), rows.is_valid()
+        if form_ok and rows_ok:
+            d = form.cleaned_data
+            try:
+                assessment = actions.create_assessment(
+                    user,
+                    d["term"],
+                    d["grade"],
+                    d["name"],
+                    d["kind"],
+                    d["date"],
+                    [r.spec() for r in rows.forms if r.cleaned_data.get("include")],
+                )
+            except InvalidInput as exc:
+                subject_errors = add_action_errors(form, exc)
+            else:
+                messages.success(request, _("The assessment was created. Teachers can enter scores now."))
+                return redirect("grades:assessment", assessment.pk)
+    return render(
+        request,
+        "grades/new_assessment.html",
+        {"school": school, "form": form, "rows": rows, "subject_errors": subject_errors},
+        status=422 if data is not None else 200,
+    )
+
+
+@login_required
+def new_assessment_pick(request: HttpRequest) -> HttpResponse:
+    """Start creating an assessment: straight to the school when there is one."""
+    schools = _creatable_schools(request.user)
+    if not schools:
+        raise NotFound
+    if len(schools) == 1:
+        return redirect("grades:new_assessment", schools[0].pk)
+    return render(request, "grades/new_assessment_pick.html", {"schools": schools})
 
 
 @login_required
@@ -366,6 +436,36 @@ def child(request: HttpRequest, student_id: int) -> HttpResponse:
     )
 
 
+@login_required
+def child_report(request: HttpRequest, student_id: int, assessment_id: int) -> HttpResponse:
+    """The guardian's PDF report card of their own child for a published assessment with the child's
+    scores (only where the guardianship allows seeing records; 404 otherwise)."""
+    from . import reports
+
+    pk, apk = _pk(student_id), _pk(assessment_id)
+    if pk is None or apk is None:
+        raise NotFound
+    guardianship = guarded_children(request.user).filter(student_id=pk).first()
+    if guardianship is None:
+        raise NotFound
+    student = guardianship.student
+    assessment = (
+        Assessment.objects.select_related("school", "term")
+        .filter(
+            pk=apk,
+            school_id=student.school_id,
+            status=Assessment.Status.PUBLISHED,
+            subjects__scores__student=student,
+        )
+        .distinct()
+        .first()
+    )
+    if assessment is None:
+        raise NotFound
+    pdf = reports.render_pdf(assessment, [student])
+    return _pdf(pdf, f"report-{assessment.pk}-{student.student_number}.pdf")
+
+
 # --------------------------------------------------------------------------- comments, report cards, settings
 
 
@@ -450,6 +550,18 @@ class SettingsForm(forms.Form):
     show_rank_to_guardians = forms.BooleanField(
         label=gettext_lazy("Show each student's rank in the class to their guardians"), required=False
     )
+
+
+@login_required
+def settings_pick(request: HttpRequest) -> HttpResponse:
+    """The grades settings of the school the user administers (a choice when there are several)."""
+    ids = {g.school_id for g in get_scope(request.user).grants_of("school_admin") if g.school_id}
+    schools = list(School.objects.filter(pk__in=ids).order_by("name", "id"))
+    if not schools:
+        raise NotFound
+    if len(schools) == 1:
+        return redirect("grades:settings", schools[0].pk)
+    return render(request, "grades/settings_pick.html", {"schools": schools})
 
 
 @login_required
