@@ -728,28 +728,43 @@ def decide(actor: Any, leave_id: Any, outcome: str, comment: str = "") -> LeaveR
 POLICY_ROLES = (ApproverRole.GRADE_DIRECTOR, ApproverRole.PRINCIPAL)
 
 
+STAFF_FIRST_ROLES = (ApproverRole.PRINCIPAL, ApproverRole.SCHOOL_ADMIN)
+
+
 def current_policy(school_id: int) -> dict[str, Any]:
-    """The student chain of a school as the settings page shows it: the head teacher always first, then
-    the grade director and the principal each when the leave is longer than a number of days (None: never)."""
+    """The chains of a school as the settings page shows them.
+
+    Student leave: the head teacher always first, then the grade director and the principal each when
+    the leave is longer than a number of days (None: never). Staff leave: the first approver (the
+    principal or a school administrator) and, after a school administrator, the principal as well when
+    the leave is longer than a number of days (None: never)."""
     policy = _policy(school_id)
-    steps = (
-        list(ApprovalStep.objects.filter(policy=policy, audience=Audience.STUDENT).order_by("order"))
-        if policy is not None
-        else []
-    )
-    if not steps:
+    steps = list(ApprovalStep.objects.filter(policy=policy).order_by("audience", "order")) if policy else []
+    student = [s for s in steps if s.audience == Audience.STUDENT]
+    staff = [s for s in steps if s.audience == Audience.STAFF]
+    out: dict[str, Any]
+    if not student:
         defaults = {str(role): min_days for role, min_days in DEFAULT_STUDENT_STEPS}
-        return {
+        out = {
             "grade_director_after_days": defaults.get(ApproverRole.GRADE_DIRECTOR),
             "principal_after_days": None,
-            "remind_after_hours": _remind_hours(policy),
         }
-    by_role = {step.role: (step.min_days if step.min_days is not None else Decimal(0)) for step in steps}
-    return {
-        "grade_director_after_days": by_role.get(ApproverRole.GRADE_DIRECTOR),
-        "principal_after_days": by_role.get(ApproverRole.PRINCIPAL),
-        "remind_after_hours": _remind_hours(policy),
+    else:
+        by_role = {
+            step.role: (step.min_days if step.min_days is not None else Decimal(0)) for step in student
+        }
+        out = {
+            "grade_director_after_days": by_role.get(ApproverRole.GRADE_DIRECTOR),
+            "principal_after_days": by_role.get(ApproverRole.PRINCIPAL),
+        }
+    out["remind_after_hours"] = _remind_hours(policy)
+    staff_steps = [(s.role, s.min_days) for s in staff] or list(DEFAULT_STAFF_STEPS)
+    out["staff_first"] = str(staff_steps[0][0])
+    later = {
+        str(role): (min_days if min_days is not None else Decimal(0)) for role, min_days in staff_steps[1:]
     }
+    out["staff_principal_after_days"] = later.get(ApproverRole.PRINCIPAL)
+    return out
 
 
 @leave_action
@@ -759,9 +774,15 @@ def set_policy(
     grade_director_after_days: Decimal | None,
     principal_after_days: Decimal | None,
     remind_after_hours: int,
+    staff_first: str | None = None,
+    staff_principal_after_days: Decimal | None = None,
 ) -> ApprovalPolicy:
     """A school administrator sets the student approval chain: the head teacher, then the grade director
     and the principal when a leave is longer than the given number of days (None: never; 0: always).
+
+    With staff_first ("principal" or "school_admin") it also sets the staff chain: that approver, and
+    after a school administrator the principal as well when the leave is longer than
+    staff_principal_after_days (None: never; 0: always). Without it the staff chain is left as it is.
     Requests already sent keep the chain they were sent with."""
     from schoolbridge.access.helpers import access_school_by_id
 
@@ -777,6 +798,21 @@ def set_policy(
             )
     if not isinstance(remind_after_hours, int) or not 1 <= remind_after_hours <= 168:
         errors.add("remind_after_hours", _("Enter a number of hours from 1 to 168."))
+    staff_first = staff_first or None
+    if staff_first is not None and staff_first not in STAFF_FIRST_ROLES:
+        errors.add("staff_first", _("Choose the principal or a school administrator."))
+    if staff_principal_after_days is not None:
+        value = staff_principal_after_days
+        if staff_first != ApproverRole.SCHOOL_ADMIN:
+            errors.add(
+                "staff_principal_after_days",
+                _("Only when a school administrator decides first: the principal already decides."),
+            )
+        elif value < 0 or value > MAX_LEAVE_DAYS or value * 2 != int(value * 2):
+            errors.add(
+                "staff_principal_after_days",
+                _("Enter a number of days from 0 to %(n)d, in half days.") % {"n": MAX_LEAVE_DAYS},
+            )
     errors.raise_if_any()
     policy = ApprovalPolicy.objects.select_for_update().filter(school=school).first()
     before: dict[str, Any] | None = None
@@ -804,6 +840,19 @@ def set_policy(
                     order=order,
                     role=role,
                     min_days=value if value > 0 else None,
+                )
+            )
+    if staff_first is not None:
+        ApprovalStep.objects.filter(policy=policy, audience=Audience.STAFF).delete()
+        steps.append(ApprovalStep(policy=policy, audience=Audience.STAFF, order=1, role=staff_first))
+        if staff_first == ApproverRole.SCHOOL_ADMIN and staff_principal_after_days is not None:
+            steps.append(
+                ApprovalStep(
+                    policy=policy,
+                    audience=Audience.STAFF,
+                    order=2,
+                    role=ApproverRole.PRINCIPAL,
+                    min_days=staff_principal_after_days if staff_principal_after_days > 0 else None,
                 )
             )
     ApprovalStep.objects.bulk_create(steps)

@@ -1,4 +1,5 @@
-"""Leave requests over the JSON API: your requests, apply for a child, requests waiting for you, decide.
+"""Leave requests over the JSON API: your requests, apply for a child or for yourself (staff), requests
+waiting for you, decide.
 
 Attachments are uploaded through the web form; the API lists them with their download links.
 """
@@ -73,6 +74,20 @@ class LeavePage(PageMeta):
 
 class LeaveIn(Schema):
     student_id: int = Field(..., ge=1, le=MAX_ID, description="Your child.")
+    kind: Literal["days", "half_days", "periods"] = "days"
+    start_date: datetime.date
+    end_date: datetime.date | None = Field(None, description="Not needed for periods (a single day).")
+    start_half: Literal["", "am", "pm"] = ""
+    end_half: Literal["", "am", "pm"] = ""
+    periods: list[Annotated[int, Field(ge=1, le=actions.MAX_PERIOD)]] = Field(
+        default_factory=list, max_length=12
+    )
+    reason: Literal["sick", "personal", "family", "medical", "other"]
+    reason_text: str = Field("", max_length=1000)
+
+
+class StaffLeaveIn(Schema):
+    school_id: int = Field(..., ge=1, le=MAX_ID, description="A school where you work.")
     kind: Literal["days", "half_days", "periods"] = "days"
     start_date: datetime.date
     end_date: datetime.date | None = Field(None, description="Not needed for periods (a single day).")
@@ -170,6 +185,19 @@ def apply(request: HttpRequest, payload: LeaveIn) -> Status:
     data = payload.dict()
     student_id = data.pop("student_id")
     leave = actions.apply_for_leave(user, student_id, **data)
+    return Status(201, _one(user, leave.pk))
+
+
+@router.post(
+    "/staff",
+    response=ok(LeaveOut, status=201, write=True),
+    summary="Apply for your own leave as a member of staff (the school's staff chain decides)",
+)
+def apply_staff(request: HttpRequest, payload: StaffLeaveIn) -> Status:
+    user = caller(request)
+    data = payload.dict()
+    school_id = data.pop("school_id")
+    leave = actions.apply_for_staff_leave(user, school_id, **data)
     return Status(201, _one(user, leave.pk))
 
 

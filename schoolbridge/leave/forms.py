@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Half, Kind, Reason
+from .models import ApproverRole, Half, Kind, Reason
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PERIOD_CHOICES = [(str(n), str(n)) for n in range(1, 11)]
@@ -98,3 +98,49 @@ class PolicyForm(forms.Form):
     remind_after_hours = forms.IntegerField(
         label=_("Remind an approver who has not decided after (hours)"), min_value=1, max_value=168
     )
+    staff_first = forms.ChoiceField(
+        label=_("Staff leave goes first to"),
+        choices=[
+            (ApproverRole.PRINCIPAL.value, ApproverRole.PRINCIPAL.label),
+            (ApproverRole.SCHOOL_ADMIN.value, ApproverRole.SCHOOL_ADMIN.label),
+        ],
+        required=False,
+    )
+    staff_principal_after_days = forms.DecimalField(
+        label=_("After a school administrator, the principal as well when the leave is longer than (days)"),
+        help_text=_("Leave empty: never. 0: always."),
+        required=False,
+        min_value=0,
+        max_value=60,
+        decimal_places=1,
+    )
+
+    STUDENT_FIELDS = ("grade_director_after_days", "principal_after_days", "remind_after_hours")
+    STAFF_FIELDS = ("staff_first", "staff_principal_after_days")
+
+    def student_fields(self) -> list[Any]:
+        return [self[name] for name in self.STUDENT_FIELDS]
+
+    def staff_fields(self) -> list[Any]:
+        return [self[name] for name in self.STAFF_FIELDS]
+
+
+class StaffLeaveForm(LeaveForm):
+    """A staff member's own leave: the same fields, and the school when they work at several."""
+
+    school = forms.TypedChoiceField(label=_("School"), coerce=int, choices=())
+
+    def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["school"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = schools
+        if len(schools) == 1:
+            field.widget = forms.HiddenInput()
+            self.initial.setdefault("school", schools[0][0])
+        self.order_fields(["school"])
+
+    def action_data(self) -> dict[str, Any]:
+        data = super().action_data()
+        data.pop("school", None)
+        return data

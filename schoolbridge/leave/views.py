@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from schoolbridge.access.helpers import NotFound, access_guarded_child_by_id, access_school_by_id
+from schoolbridge.core.models import Staff
 
 from . import actions
-from .forms import DecisionForm, LeaveForm, PolicyForm, add_action_errors
+from .forms import DecisionForm, LeaveForm, PolicyForm, StaffLeaveForm, add_action_errors
 from .models import Attachment, Decision, LeaveRequest
 from .queries import decidable_q, mine, visible_leaves, waiting_for
 
@@ -42,7 +43,47 @@ def _can_change(user: Any, leave: LeaveRequest) -> bool:
 def my_requests(request: HttpRequest) -> HttpResponse:
     leaves = list(mine(request.user).select_related(*RELATED)[:100])
     waiting_count = waiting_for(request.user).count()
-    return render(request, "leave/mine.html", {"leaves": leaves, "waiting_count": waiting_count})
+    context = {
+        "leaves": leaves,
+        "waiting_count": waiting_count,
+        "is_staff": bool(_staff_schools(request.user)),
+    }
+    return render(request, "leave/mine.html", context)
+
+
+def _staff_schools(user: Any) -> list[tuple[int, str]]:
+    """The schools where the user is active staff, as (id, name)."""
+    return list(
+        Staff.objects.filter(person__user=user, active=True)
+        .order_by("school__name", "school_id")
+        .values_list("school_id", "school__name")
+        .distinct()
+    )
+
+
+@login_required
+def new_staff_request(request: HttpRequest) -> HttpResponse:
+    """A staff member applies for their own leave (by default the principal decides)."""
+    schools = _staff_schools(request.user)
+    if not schools:
+        raise NotFound
+    form = StaffLeaveForm(request.POST or None, request.FILES or None, schools=schools)
+    if request.method == "POST" and form.is_valid():
+        try:
+            leave = actions.apply_for_staff_leave(
+                request.user,
+                form.cleaned_data["school"],
+                attachments=form.uploads(),
+                **form.action_data(),
+            )
+        except ValidationError as exc:
+            form.add_action_errors(exc)
+        else:
+            messages.success(request, _("Your leave request was sent for approval."))
+            return redirect("leave:detail", pk=leave.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "child": None, "leave": None, "staff_form": True}
+    return render(request, "leave/form.html", context, status=status)
 
 
 @login_required
@@ -184,8 +225,21 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
+def policy_pick(request: HttpRequest) -> HttpResponse:
+    """The approval chains of the school the user manages (a choice when there are several)."""
+    from schoolbridge.access.scope import get_scope
+
+    schools = list(get_scope(request.user).queryset("school.manage").order_by("name", "id")[:50])
+    if not schools:
+        raise NotFound
+    if len(schools) == 1:
+        return redirect("leave:policy", school_id=schools[0].pk)
+    return render(request, "leave/policy_pick.html", {"schools": schools})
+
+
+@login_required
 def policy(request: HttpRequest, school_id: int) -> HttpResponse:
-    """The school's approval chain for student leave (school administrators)."""
+    """The school's approval chains for student and staff leave (school administrators)."""
     school = access_school_by_id(request.user, school_id, "school.manage")
     form = PolicyForm(request.POST or None, initial=actions.current_policy(school.pk))
     if request.method == "POST" and form.is_valid():
