@@ -1,0 +1,718 @@
+"""Writes to notices: send (now or scheduled), fan out, read, confirm, edit, withdraw, remind, templates,
+reminder policy.
+
+Every action takes the acting user first, runs in one transaction, checks reach through
+notices.permissions (out of scope gives the same NotFound as missing), validates into field-level
+InvalidInput errors (nothing is saved when input is bad — uploaded files included), writes an audit
+row, and delivers only after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from schoolbridge.access.helpers import _pk
+from schoolbridge.audit.log import record, snapshot
+from schoolbridge.core.errors import Errors, InvalidInput, NotFound
+from schoolbridge.core.models import Guardianship, School, Staff, Student
+from schoolbridge.notify import channels as notify_channels
+from schoolbridge.notify.actions import notify
+from schoolbridge.notify.models import Notification
+
+from .files import MAX_ATTACHMENTS, check_upload
+from .live import push_progress
+from .models import (
+    AudienceKind,
+    Notice,
+    NoticeAttachment,
+    NoticeAudience,
+    NoticeTemplate,
+    NoticeVersion,
+    Priority,
+    Receipt,
+    ReceiptStudent,
+    ReminderPolicy,
+    Status,
+)
+from .permissions import can_edit_library, can_manage, reach, sending_schools
+
+TITLE_MAX = 120
+BODY_MAX = 5000
+SIGNATURE_MAX = 60
+MAX_SCHEDULE_DAYS = 90
+MAX_HOURS = 720
+MANUAL_REMIND_GAP = datetime.timedelta(minutes=10)
+INSERT_BATCH = 1000
+
+
+def fanout_batch() -> int:
+    return int(getattr(settings, "NOTICES_FANOUT_BATCH", 500))
+
+
+def fanout_delay() -> float:
+    """Seconds to pause between fan-out batches (0 in production; tests slow the fan-out down with it)."""
+    return float(getattr(settings, "NOTICES_FANOUT_BATCH_DELAY", 0))
+
+
+class _Saved:
+    """Files written to storage during an action, removed again if the action fails."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def discard(self) -> None:
+        for name in self.names:
+            default_storage.delete(name)
+
+
+def _summary(body: str, limit: int = 140) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _on_commit_push(notice_ids: Iterable[int]) -> None:
+    transaction.on_commit(functools.partial(push_progress, list(notice_ids)), robust=True)
+
+
+def _notice_snapshot(notice: Notice) -> dict[str, Any]:
+    out = snapshot(notice)
+    out["audience"] = [f"{a.kind}:{a.target_id}" for a in notice.audiences.all()] if notice.pk else []
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _clean_text(data: dict[str, Any], errors: Errors) -> tuple[str, str]:
+    title = " ".join(str(data.get("title") or "").split())
+    body = str(data.get("body") or "").replace("\r\n", "\n").strip()
+    if not title:
+        errors.add("title", _("Enter a title."))
+    elif len(title) > TITLE_MAX:
+        errors.add("title", _("Keep the title under %(n)d characters.") % {"n": TITLE_MAX})
+    if not body:
+        errors.add("body", _("Write the notice."))
+    elif len(body) > BODY_MAX:
+        errors.add("body", _("Keep the notice under %(n)d characters.") % {"n": BODY_MAX})
+    return title, body
+
+
+def _clean_hours(data: dict[str, Any], errors: Errors) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for name in ("remind_after_hours", "sms_after_hours", "escalate_after_hours"):
+        value = data.get(name)
+        if value in (None, ""):
+            out[name] = None
+            continue
+        try:
+            hours = int(value)
+        except (TypeError, ValueError):
+            errors.add(name, _("Enter a whole number of hours."))
+            continue
+        if not 0 <= hours <= MAX_HOURS:
+            errors.add(name, _("Enter between 0 and %(n)d hours.") % {"n": MAX_HOURS})
+            continue
+        out[name] = hours
+    return out
+
+
+def _parse_audience(raw: Iterable[Any]) -> list[tuple[str, int]] | None:
+    """("class", 5) pairs or "class:5" strings → pairs; None when something is malformed."""
+    out: list[tuple[str, int]] = []
+    for item in raw:
+        if isinstance(item, str):
+            kind, _sep, ident = item.partition(":")
+        else:
+            try:
+                kind, ident = item
+            except (TypeError, ValueError):
+                return None
+        pk = _pk(ident if not isinstance(ident, str) else ident.strip())
+        if kind not in AudienceKind.values or pk is None:
+            return None
+        out.append((kind, pk))
+    return list(dict.fromkeys(out))
+
+
+def _check_audience(actor: Any, school_id: int, audience: list[tuple[str, int]], errors: Errors) -> None:
+    if not audience:
+        errors.add("audience", _("Choose who receives the notice."))
+        return
+    r = reach(actor, school_id)
+    families = {pk for kind, pk in audience if kind == AudienceKind.GUARDIANS}
+    allowed_families = r.family_ids(families)
+    for kind, pk in audience:
+        ok = pk in allowed_families if kind == AudienceKind.GUARDIANS else r.allows(kind, pk)
+        if not ok:
+            errors.add("audience", _("You cannot send notices to some of the chosen recipients."))
+            return
+
+
+def _check_files(files: Sequence[Any], errors: Errors) -> list[tuple[Any, str]]:
+    if len(files) > MAX_ATTACHMENTS:
+        errors.add("attachments", _("Attach at most %(n)d files.") % {"n": MAX_ATTACHMENTS})
+        return []
+    checked = []
+    for f in files:
+        content_type, problem = check_upload(f)
+        if problem:
+            errors.add("attachments", problem)
+        else:
+            checked.append((f, str(content_type)))
+    return checked
+
+
+def _store(notice: Notice, actor: Any, files: list[tuple[Any, str]], saved: _Saved) -> None:
+    for f, content_type in files:
+        name = str(getattr(f, "name", "") or "file")[-200:]
+        att = NoticeAttachment(
+            district_id=notice.district_id,
+            school_id=notice.school_id,
+            notice=notice,
+            original_name=name,
+            content_type=content_type,
+            size=f.size,
+            uploaded_by=actor,
+        )
+        att.file.save(name, File(f), save=False)
+        saved.names.append(att.file.name)
+        att.save()
+        record(actor, "notice.attachment.add", att, None, snapshot(att, ("notice", "original_name", "size")))
+
+
+# --------------------------------------------------------------------------- audience → recipients
+
+
+def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, int | None]]]]:
+    """Recipient accounts of a notice: user id -> (reached only as staff, {(student id, class id)}).
+
+    Guardians with an active account whose guardianship receives notices, of enrolled students of the
+    notice's school; and active staff with an account for a staff audience. Never the author.
+    """
+    grade_ids: list[int] = []
+    class_ids: list[int] = []
+    student_ids: list[int] = []
+    whole = staff = False
+    for kind, target in notice.audiences.values_list("kind", "target_id"):
+        if kind == AudienceKind.SCHOOL:
+            whole = True
+        elif kind == AudienceKind.STAFF:
+            staff = True
+        elif kind == AudienceKind.GRADE:
+            grade_ids.append(target)
+        elif kind == AudienceKind.CLASS:
+            class_ids.append(target)
+        elif kind == AudienceKind.GUARDIANS:
+            student_ids.append(target)
+    out: dict[int, tuple[bool, set[tuple[int, int | None]]]] = {}
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    if whole:
+        q = Q()
+    else:
+        if grade_ids:
+            q |= Q(student__current_class__grade_id__in=grade_ids)
+        if class_ids:
+            q |= Q(student__current_class_id__in=class_ids)
+        if student_ids:
+            q |= Q(student_id__in=student_ids)
+    if whole or grade_ids or class_ids or student_ids:
+        rows = Guardianship.objects.filter(
+            q,
+            student__school_id=notice.school_id,
+            student__status=Student.Status.ENROLLED,
+            receives_notices=True,
+            guardian__person__user__isnull=False,
+            guardian__person__user__is_active=True,
+        ).values_list("guardian__person__user_id", "student_id", "student__current_class_id")
+        for user_id, student_id, class_id in rows.iterator(chunk_size=5000):
+            entry = out.setdefault(user_id, (False, set()))
+            entry[1].add((student_id, class_id))
+    if staff:
+        for user_id in Staff.objects.filter(
+            school_id=notice.school_id, active=True, person__user__isnull=False, person__user__is_active=True
+        ).values_list("person__user_id", flat=True):
+            out.setdefault(user_id, (True, set()))
+    out.pop(notice.author_id, None)
+    return out
+
+
+def _create_receipts(notice: Notice, now: datetime.datetime) -> int:
+    """Insert every receipt (and the students each covers) in bulk, in the caller's transaction."""
+    recipients = resolve_recipients(notice)
+    receipts = [
+        Receipt(
+            district_id=notice.district_id,
+            school_id=notice.school_id,
+            notice_id=notice.pk,
+            user_id=user_id,
+            is_staff=is_staff and not students,
+            created_at=now,
+        )
+        for user_id, (is_staff, students) in recipients.items()
+    ]
+    created = Receipt.objects.bulk_create(receipts, batch_size=INSERT_BATCH)
+    if any(r.pk is None for r in created):  # databases that cannot return ids from bulk inserts
+        ids = dict(Receipt.objects.filter(notice_id=notice.pk).values_list("user_id", "pk"))
+    else:
+        ids = {r.user_id: r.pk for r in created}
+    links = [
+        ReceiptStudent(receipt_id=ids[user_id], notice_id=notice.pk, student_id=student_id, klass_id=class_id)
+        for user_id, (_staff, students) in recipients.items()
+        for student_id, class_id in students
+    ]
+    ReceiptStudent.objects.bulk_create(links, batch_size=INSERT_BATCH)
+    Notice.objects.filter(pk=notice.pk).update(recipient_count=len(receipts))
+    notice.recipient_count = len(receipts)
+    return len(receipts)
+
+
+def _start_fanout(notice_id: int) -> None:
+    from .tasks import fan_out_notice
+
+    fan_out_notice.delay(notice_id)
+
+
+# --------------------------------------------------------------------------- send
+
+
+def send_notice(
+    actor: Any,
+    school_id: Any,
+    *,
+    title: str,
+    body: str,
+    audience: Iterable[Any],
+    priority: str = Priority.NORMAL,
+    confirmation_required: bool = False,
+    signature_required: bool = False,
+    send_at: datetime.datetime | None = None,
+    attachments: Sequence[Any] = (),
+    idempotency_key: str = "",
+    **hours: Any,
+) -> Notice:
+    """Send a notice now (or schedule it for send_at). A repeated idempotency key returns the first notice."""
+    pk = _pk(school_id)
+    if pk is None or pk not in {s.pk for s in sending_schools(actor)}:
+        raise NotFound
+    key = str(idempotency_key or "").strip()[:64]
+    if key:
+        existing = Notice.objects.filter(author=actor, idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    saved = _Saved()
+    try:
+        return _send(actor, pk, title, body, audience, priority, confirmation_required, signature_required,
+                     send_at, list(attachments), key, hours, saved)
+    except IntegrityError:
+        saved.discard()
+        existing = Notice.objects.filter(author=actor, idempotency_key=key).first() if key else None
+        if existing is not None:  # the other tap won the race
+            return existing
+        raise InvalidInput(_("This conflicts with a change saved at the same moment. Please try again.")) from None
+    except BaseException:
+        saved.discard()
+        raise
+
+
+@transaction.atomic
+def _send(
+    actor: Any,
+    school_id: int,
+    title: str,
+    body: str,
+    audience_raw: Iterable[Any],
+    priority: str,
+    confirmation_required: bool,
+    signature_required: bool,
+    send_at: datetime.datetime | None,
+    files: list[Any],
+    key: str,
+    hours_raw: dict[str, Any],
+    saved: _Saved,
+) -> Notice:
+    now = timezone.now()
+    errors = Errors()
+    title, body = _clean_text({"title": title, "body": body}, errors)
+    if priority not in Priority.values:
+        errors.add("priority", _("Choose normal or urgent."))
+    audience = _parse_audience(audience_raw)
+    if audience is None:
+        errors.add("audience", _("The chosen recipients are not valid."))
+    else:
+        _check_audience(actor, school_id, audience, errors)
+    if send_at is not None:
+        if timezone.is_naive(send_at):
+            send_at = timezone.make_aware(send_at)
+        if send_at <= now + datetime.timedelta(minutes=1):
+            errors.add("send_at", _("The scheduled time has passed. Choose a time in the future, or send now."))
+        elif send_at > now + datetime.timedelta(days=MAX_SCHEDULE_DAYS):
+            errors.add("send_at", _("Schedule at most %(n)d days ahead.") % {"n": MAX_SCHEDULE_DAYS})
+    hours = _clean_hours(hours_raw, errors)
+    checked = _check_files(files, errors)
+    errors.raise_if_any()
+    school = School.objects.get(pk=school_id)
+    notice = Notice.objects.create(
+        district_id=school.district_id,
+        school=school,
+        author=actor,
+        title=title,
+        body=body,
+        priority=priority,
+        confirmation_required=bool(confirmation_required or signature_required),
+        signature_required=bool(signature_required),
+        status=Status.SCHEDULED if send_at else Status.SENT,
+        scheduled_at=send_at,
+        sent_at=None if send_at else now,
+        created_at=now,
+        updated_at=now,
+        idempotency_key=key,
+        **hours,
+    )
+    NoticeAudience.objects.bulk_create([NoticeAudience(notice=notice, kind=k, target_id=t) for k, t in audience or []])
+    _store(notice, actor, checked, saved)
+    if not send_at:
+        _create_receipts(notice, now)
+        transaction.on_commit(functools.partial(_start_fanout, notice.pk), robust=True)
+    record(actor, "notice.schedule" if send_at else "notice.send", notice, None, _notice_snapshot(notice))
+    return notice
+
+
+def dispatch_due(now: datetime.datetime | None = None) -> int:
+    """Send every scheduled notice whose time has come (beat). Returns how many were sent."""
+    now = now or timezone.now()
+    sent = 0
+    for pk in Notice.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            if not Notice.objects.filter(pk=pk, status=Status.SCHEDULED).update(status=Status.SENT, sent_at=now):
+                continue  # another dispatcher took it, or it was withdrawn
+            notice = Notice.objects.get(pk=pk)
+            _create_receipts(notice, now)
+            record(None, "notice.send", notice, None, _notice_snapshot(notice))
+            transaction.on_commit(functools.partial(_start_fanout, pk), robust=True)
+        sent += 1
+    return sent
+
+
+# --------------------------------------------------------------------------- fan-out
+
+
+def deliver_pending(notice_id: int, batch: int | None = None, delay: float | None = None) -> int:
+    """Deliver the notice to every receipt not yet delivered, batch by batch. Idempotent.
+
+    Each batch is one transaction: the inbox rows are inserted and the receipts marked delivered
+    together, so a worker killed at any point leaves each receipt either delivered with exactly one
+    inbox row or undelivered with none; running this again finishes the rest. Returns how many
+    receipts this call delivered.
+    """
+    batch = batch or fanout_batch()
+    delay = fanout_delay() if delay is None else delay
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    total = 0
+    while True:
+        with transaction.atomic():
+            notice = Notice.objects.select_for_update().filter(pk=notice_id, status=Status.SENT).first()
+            if notice is None:
+                return total
+            qs = Receipt.objects.filter(notice_id=notice_id, delivered_at__isnull=True).order_by("pk")
+            if skip_locked:
+                qs = qs.select_for_update(skip_locked=True)
+            rows = list(qs.values_list("pk", "user_id")[:batch])
+            if not rows:
+                return total
+            now = timezone.now()
+            notify(
+                [user_id for _pk_, user_id in rows],
+                "notice.urgent" if notice.is_urgent else "notice",
+                notice.title,
+                _summary(notice.body),
+                notice.link,
+                school=notice.school_id,
+            )
+            Receipt.objects.filter(pk__in=[p for p, _u in rows], delivered_at__isnull=True).update(delivered_at=now)
+            _on_commit_push([notice_id])
+        total += len(rows)
+        if delay:
+            time.sleep(delay)
+
+
+def undelivered_notice_ids(older_than: datetime.timedelta = datetime.timedelta(minutes=2)) -> list[int]:
+    """Sent notices with receipts still undelivered some time after sending (a fan-out that died)."""
+    cutoff = timezone.now() - older_than
+    return sorted(
+        set(
+            Receipt.objects.filter(
+                notice__status=Status.SENT, delivered_at__isnull=True, created_at__lte=cutoff
+            ).values_list("notice_id", flat=True)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- the recipient's side
+
+
+def _own_receipt(actor: Any, notice_id: Any, lock: bool = False) -> Receipt:
+    pk = _pk(notice_id)
+    if pk is None or not getattr(actor, "is_authenticated", False):
+        raise NotFound
+    qs = Receipt.objects.select_related("notice")
+    if lock:
+        qs = qs.select_for_update()
+    receipt = qs.filter(notice_id=pk, user=actor, notice__status=Status.SENT).first()
+    if receipt is None:
+        raise NotFound
+    return receipt
+
+
+def _read_inbox(actor: Any, notice: Notice, now: datetime.datetime) -> None:
+    changed = Notification.objects.filter(
+        user=actor, link=notice.link, kind__startswith="notice", read_at__isnull=True
+    ).update(read_at=now)
+    if changed:
+        transaction.on_commit(functools.partial(notify_channels.push_unread, [actor.pk]), robust=True)
+
+
+@transaction.atomic
+def mark_read(actor: Any, notice_id: Any) -> Receipt:
+    """The recipient opened the notice: the first time sets read_at (and delivered_at if still empty)."""
+    receipt = _own_receipt(actor, notice_id, lock=True)
+    if receipt.read_at is None:
+        now = timezone.now()
+        before = snapshot(receipt, ("read_at", "delivered_at"))
+        receipt.read_at = now
+        receipt.delivered_at = receipt.delivered_at or now
+        receipt.save(update_fields=["read_at", "delivered_at"])
+        _read_inbox(actor, receipt.notice, now)
+        record(actor, "notice.read", receipt, before, snapshot(receipt, ("read_at", "delivered_at")))
+        _on_commit_push([receipt.notice_id])
+    return receipt
+
+
+@transaction.atomic
+def confirm(actor: Any, notice_id: Any, signature: str = "") -> Receipt:
+    """The recipient confirms (回执), typing their name when a signature is required. Idempotent."""
+    receipt = _own_receipt(actor, notice_id, lock=True)
+    notice = receipt.notice
+    errors = Errors()
+    if not notice.confirmation_required:
+        errors.add(None, _("This notice does not ask for a confirmation."))
+    signature = " ".join(str(signature or "").split())
+    if notice.signature_required and not signature:
+        errors.add("signature", _("Type your name to sign."))
+    elif len(signature) > SIGNATURE_MAX:
+        errors.add("signature", _("Keep the signature under %(n)d characters.") % {"n": SIGNATURE_MAX})
+    errors.raise_if_any()
+    if receipt.confirmed_at is not None:
+        return receipt
+    now = timezone.now()
+    before = snapshot(receipt, ("read_at", "confirmed_at", "signature"))
+    receipt.confirmed_at = now
+    receipt.read_at = receipt.read_at or now
+    receipt.delivered_at = receipt.delivered_at or now
+    receipt.signature = signature if notice.signature_required else ""
+    receipt.save(update_fields=["confirmed_at", "read_at", "delivered_at", "signature"])
+    _read_inbox(actor, notice, now)
+    record(actor, "notice.confirm", receipt, before, snapshot(receipt, ("read_at", "confirmed_at", "signature")))
+    _on_commit_push([notice.pk])
+    return receipt
+
+
+# --------------------------------------------------------------------------- the sender's side
+
+
+def _managed(actor: Any, notice_id: Any, lock: bool = True) -> Notice:
+    pk = _pk(notice_id)
+    if pk is None:
+        raise NotFound
+    qs = Notice.objects.select_for_update() if lock else Notice.objects.all()
+    notice = qs.filter(pk=pk).first()
+    if notice is None or not can_manage(actor, notice):
+        raise NotFound
+    return notice
+
+
+@transaction.atomic
+def edit_notice(actor: Any, notice_id: Any, *, title: str, body: str) -> Notice:
+    """Change the text; the previous text is kept as a version. Inbox titles follow."""
+    notice = _managed(actor, notice_id)
+    errors = Errors()
+    if notice.status == Status.WITHDRAWN:
+        errors.add(None, _("A withdrawn notice cannot be changed."))
+    title, body = _clean_text({"title": title, "body": body}, errors)
+    errors.raise_if_any()
+    if title == notice.title and body == notice.body:
+        return notice
+    before = snapshot(notice, ("title", "body", "version"))
+    NoticeVersion.objects.create(
+        notice=notice, version=notice.version, title=notice.title, body=notice.body, edited_by=actor
+    )
+    notice.title, notice.body = title, body
+    notice.version += 1
+    notice.updated_at = timezone.now()
+    notice.save(update_fields=["title", "body", "version", "updated_at"])
+    Notification.objects.filter(link=notice.link, kind__in=["notice", "notice.urgent"]).update(
+        title=title[:200], body=_summary(body)
+    )
+    record(actor, "notice.edit", notice, before, snapshot(notice, ("title", "body", "version")))
+    return notice
+
+
+@transaction.atomic
+def withdraw_notice(actor: Any, notice_id: Any) -> Notice:
+    """Take the notice out of every inbox (scheduled ones are never sent). Receipts and audit stay."""
+    notice = _managed(actor, notice_id)
+    if notice.status == Status.WITHDRAWN:
+        return notice
+    before = snapshot(notice, ("status", "withdrawn_at"))
+    notice.status = Status.WITHDRAWN
+    notice.withdrawn_at = timezone.now()
+    notice.save(update_fields=["status", "withdrawn_at"])
+    inbox = Notification.objects.filter(link=notice.link, kind__startswith="notice")
+    user_ids = sorted(set(inbox.values_list("user_id", flat=True)))
+    inbox.delete()
+    if user_ids:
+        transaction.on_commit(functools.partial(notify_channels.push_unread, user_ids), robust=True)
+    record(actor, "notice.withdraw", notice, before, snapshot(notice, ("status", "withdrawn_at")))
+    _on_commit_push([notice.pk])
+    return notice
+
+
+def remind_unread(actor: Any, notice_id: Any) -> int:
+    """One click: an in-app reminder to every recipient who has not read (and only them)."""
+    from .sweep import remind_in_app
+
+    with transaction.atomic():
+        notice = _managed(actor, notice_id)
+        now = timezone.now()
+        if notice.status != Status.SENT:
+            raise InvalidInput(_("Only a sent notice can be reminded."))
+        if notice.last_manual_reminder_at and now - notice.last_manual_reminder_at < MANUAL_REMIND_GAP:
+            raise InvalidInput(_("Reminders were sent a few minutes ago. Please wait before sending more."))
+        notice.last_manual_reminder_at = now
+        notice.save(update_fields=["last_manual_reminder_at"])
+        count = remind_in_app([notice.pk], now, first_only=False)
+        record(actor, "notice.remind", notice, None, {"reminded": count, "at": now.isoformat()})
+    return count
+
+
+# --------------------------------------------------------------------------- templates and policy
+
+
+@transaction.atomic
+def save_template(
+    actor: Any, school_id: Any, *, name: str, title: str, body: str, library: bool = False,
+    confirmation_required: bool = False,
+) -> NoticeTemplate:
+    pk = _pk(school_id)
+    if pk is None or pk not in {s.pk for s in sending_schools(actor)}:
+        raise NotFound
+    errors = Errors()
+    name = " ".join(str(name or "").split())
+    if not name:
+        errors.add("name", _("Give the template a name."))
+    elif len(name) > 80:
+        errors.add("name", _("Keep the name under 80 characters."))
+    title, body = _clean_text({"title": title, "body": body}, errors)
+    if library and not can_edit_library(actor, pk):
+        errors.add("library", _("Only school administrators add to the school's library."))
+    errors.raise_if_any()
+    school = School.objects.get(pk=pk)
+    template = NoticeTemplate.objects.create(
+        district_id=school.district_id,
+        school=school,
+        owner=None if library else actor,
+        name=name,
+        title=title,
+        body=body,
+        confirmation_required=bool(confirmation_required),
+        created_by=actor,
+    )
+    record(actor, "notice.template.add", template, None, snapshot(template))
+    return template
+
+
+def templates_for(actor: Any, school_id: int) -> list[NoticeTemplate]:
+    from django.db.models import Q
+
+    return list(
+        NoticeTemplate.objects.filter(Q(owner__isnull=True) | Q(owner=actor), school_id=school_id).order_by(
+            F("owner").asc(nulls_first=True), "name"
+        )
+    )
+
+
+@transaction.atomic
+def delete_template(actor: Any, template_id: Any) -> None:
+    pk = _pk(template_id)
+    template = NoticeTemplate.objects.filter(pk=pk).first() if pk else None
+    if template is None:
+        raise NotFound
+    if template.owner_id != actor.pk and not (template.owner_id is None and can_edit_library(actor, template.school_id)):
+        raise NotFound
+    record(actor, "notice.template.delete", template, snapshot(template), None)
+    template.delete()
+
+
+DEFAULT_POLICY = {"remind_after_hours": 4, "sms_after_hours": 24, "escalate_after_hours": 48}
+
+
+def current_policy(school_id: int) -> dict[str, int]:
+    row = ReminderPolicy.objects.filter(school_id=school_id).values(*DEFAULT_POLICY).first()
+    return dict(row) if row else dict(DEFAULT_POLICY)
+
+
+@transaction.atomic
+def set_policy(actor: Any, school_id: Any, **data: Any) -> ReminderPolicy:
+    pk = _pk(school_id)
+    if pk is None or not can_edit_library(actor, pk):
+        raise NotFound
+    errors = Errors()
+    hours = _clean_hours(data, errors)
+    for name, value in hours.items():
+        if value is None:
+            errors.add(name, _("Enter a number of hours (0 turns this step off)."))
+    errors.raise_if_any()
+    school = School.objects.get(pk=pk)
+    policy = ReminderPolicy.objects.select_for_update().filter(school=school).first()
+    before = snapshot(policy)
+    if policy is None:
+        policy = ReminderPolicy(district_id=school.district_id, school=school)
+    for name, value in hours.items():
+        setattr(policy, name, value)
+    policy.updated_by = actor
+    policy.updated_at = timezone.now()
+    policy.save()
+    record(actor, "notice.policy", policy, before, snapshot(policy))
+    return policy
+
+
+__all__ = [
+    "confirm",
+    "current_policy",
+    "delete_template",
+    "deliver_pending",
+    "dispatch_due",
+    "edit_notice",
+    "mark_read",
+    "remind_unread",
+    "resolve_recipients",
+    "save_template",
+    "send_notice",
+    "set_policy",
+    "templates_for",
+    "undelivered_notice_ids",
+    "withdraw_notice",
+]
