@@ -241,9 +241,17 @@ def take_register(
 
 @action
 def set_attendance_settings(
-    actor: Any, school: School | int, mode: str, cutoff_time: datetime.time, cutoff_days: int = 0
+    actor: Any,
+    school: School | int,
+    mode: str,
+    cutoff_time: datetime.time,
+    cutoff_days: int = 0,
+    late_after: datetime.time | None = None,
+    alert_at: datetime.time | None = None,
+    departure_notices: bool | None = None,
 ) -> AttendanceSettings:
-    """The school's register mode and cutoff (school.manage)."""
+    """The school's register mode and cutoff, and the gate's late time, absence alert time and departure
+    notices (school.manage). Arguments left None keep their value."""
     sid = school.pk if isinstance(school, School) else school
     s = get_scope(actor).queryset("school.manage").filter(pk=sid).first() if sid else None
     if s is None:
@@ -259,6 +267,12 @@ def set_attendance_settings(
     if cfg is None:
         cfg = AttendanceSettings(district_id=s.district_id, school=s)
     cfg.mode, cfg.cutoff_time, cfg.cutoff_days = mode, cutoff_time, int(cutoff_days)
+    if late_after is not None:
+        cfg.late_after = late_after
+    if alert_at is not None:
+        cfg.alert_at = alert_at
+    if departure_notices is not None:
+        cfg.departure_notices = bool(departure_notices)
     cfg.save()
     record(actor, "attendance.settings.set", cfg, before, snapshot(cfg))
     return cfg

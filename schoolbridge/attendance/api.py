@@ -15,9 +15,11 @@ from schoolbridge.api_support.responses import ok
 from schoolbridge.core.models import Class
 
 from . import actions, permissions
+from .gate_api import router as gate_router
 from .models import Mark, Register
 
 router = Router(tags=["attendance"])
+router.add_router("/gate", gate_router)
 
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 StatusName = Literal["present", "absent", "late", "early_leave", "sick", "excused"]

@@ -32,6 +32,15 @@ class AttendanceSettings(models.Model):
     cutoff_days = models.PositiveSmallIntegerField(
         _("days after the register's day"), default=0, help_text=_("0: the same day.")
     )
+    late_after = models.TimeField(
+        _("late after"), default=datetime.time(8, 0), help_text=_("A gate arrival after this time is late.")
+    )
+    alert_at = models.TimeField(
+        _("absence alerts at"),
+        default=datetime.time(9, 0),
+        help_text=_("Students with no arrival, no mark and no approved leave by then: guardians are told."),
+    )
+    departure_notices = models.BooleanField(_("tell guardians when their child leaves"), default=False)
 
     class Meta:
         verbose_name = _("attendance settings")
@@ -103,6 +112,7 @@ class Mark(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     source = models.CharField(_("source"), max_length=12, choices=Source.choices, default=Source.REGISTER)
     leave_id = models.IntegerField(null=True, blank=True)  # the approved leave that excused the student
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)  # earliest gate arrival
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -139,3 +149,109 @@ class Correction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mark_id}: {self.before_status} → {self.after_status}"
+
+
+# ------------------------------------------------------------------------------------------ gate
+
+
+class GateDevice(models.Model):
+    """A gate terminal (card reader or face camera) of one school. Only the SHA-256 of its token is kept."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=80)
+    token_prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("gate device")
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["school", "name"], name="gate_device_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StudentCard(models.Model):
+    """A card number that a school's gate readers report for one student."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="gate_cards")
+    number = models.CharField(_("card number"), max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("student card")
+        constraints = [models.UniqueConstraint(fields=["school", "number"], name="card_unique_in_school")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("arrival")
+    OUT = "out", _("departure")
+
+
+class GateEvent(models.Model):
+    """One passage through a gate as the device reported it. Unmatched (student null) when the card or the
+    student id is unknown in the device's school."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(GateDevice, on_delete=models.CASCADE, related_name="events")
+    event_id = models.CharField(max_length=64)
+    card = models.CharField(max_length=64, blank=True)
+    student_ref = models.BigIntegerField(null=True, blank=True)  # the student id as the device sent it
+    student = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.CASCADE, related_name="gate_events"
+    )
+    time = models.DateTimeField()
+    day = models.DateField()  # the local date of time
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("gate event")
+        constraints = [models.UniqueConstraint(fields=["device", "event_id"], name="gate_event_once")]
+        indexes = [
+            models.Index(fields=["student", "day"]),
+            models.Index(fields=["school", "day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}/{self.event_id}"
+
+
+class AlertKind(models.TextChoices):
+    ABSENCE = "absence", _("not arrived")
+    DEPARTURE = "departure", _("left school")
+
+
+class AttendanceAlert(models.Model):
+    """A notice sent about a student on a day; at most one of each kind per student and day."""
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    at = models.DateTimeField(null=True, blank=True)  # the departure's time
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("attendance alert")
+        constraints = [
+            models.UniqueConstraint(fields=["student", "date", "kind"], name="one_alert_per_student_day")
+        ]
+        indexes = [models.Index(fields=["school", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.student_id} {self.date} {self.kind}"

@@ -4,6 +4,8 @@
 * correct (any time; after the cutoff with a reason): the class's head teacher, or an administrator of
   its school ("attendance.correct", derived here from the head_teacher and school_admin grants).
 * export a class's month: the same people as correct.
+* the live "today" board of a class: the same people as correct; of a whole school: its administrators.
+* gate devices, cards, unmatched gate events and the school's attendance settings: "school.manage".
 """
 
 from __future__ import annotations
@@ -27,3 +29,7 @@ def may_correct(user: Any, klass: Class) -> bool:
 
 def may_export(user: Any, klass: Class) -> bool:
     return may_correct(user, klass)
+
+
+def may_see_school_board(user: Any, school_id: int) -> bool:
+    return any(g.school_id == school_id for g in get_scope(user).grants_of("school_admin"))

@@ -270,3 +270,206 @@ def teacher_registers(user: Any, classes: list[Class], day: datetime.date) -> li
             }
         )
     return out
+
+
+# ------------------------------------------------------------------------------------ today
+
+
+BOARD_CATEGORIES = ("present", "late", "absent", "on_leave", "unaccounted")
+
+
+def _half(moment: datetime.time) -> str:
+    return "am" if moment < datetime.time(12, 0) else "pm"
+
+
+def leave_applies(cover: Any, half: str) -> bool:
+    """Approved leave that excuses the student at this point of the day (the whole day or this half)."""
+    return bool(cover.covers() or cover.covers(half=half))
+
+
+def category_of(status: str | None, leave_id: int | None, cover: Any, half: str) -> str:
+    """present / late / absent / on_leave / unaccounted for one student on a day."""
+    if status is not None:
+        if status in (Status.PRESENT, Status.EARLY_LEAVE):
+            return "present"
+        if status == Status.LATE:
+            return "late"
+        if status == Status.EXCUSED and (leave_id or (cover is not None and leave_applies(cover, half))):
+            return "on_leave"
+        return "absent"
+    if cover is not None and leave_applies(cover, half):
+        return "on_leave"
+    return "unaccounted"
+
+
+def _day_marks(
+    student_ids: Iterable[int] | None, day: datetime.date, school_id: int | None = None
+) -> dict[int, Any]:
+    """The mark that speaks for each student's day: the daily register's, else the first period's. One query."""
+    qs = Mark.objects.filter(date=day)
+    if school_id is not None:
+        qs = qs.filter(school_id=school_id)
+    if student_ids is not None:
+        qs = qs.filter(student_id__in=list(student_ids))
+    chosen: dict[int, Any] = {}
+    for row in qs.values("student_id", "status", "leave_id", "arrived_at", "register__period"):
+        sid = row["student_id"]
+        prev = chosen.get(sid)
+        period = row["register__period"]
+        if prev is None or (
+            prev["register__period"] is not None and (period is None or period < prev["register__period"])
+        ):
+            chosen[sid] = row
+    return chosen
+
+
+@dataclass
+class BoardStudent:
+    student_id: int
+    name: str
+    student_number: str
+    klass_id: int
+    klass_name: str
+
+
+@dataclass
+class Board:
+    day: datetime.date
+    counts: dict[str, int]
+    unaccounted: list[BoardStudent]
+    total: int
+
+
+def roster_of_day(
+    school_id: int, day: datetime.date, class_ids: Iterable[int] | None = None
+) -> list[dict[str, Any]]:
+    """Enrolled students of a school's classes (or of these classes) on day, with their class. One query."""
+    qs = Enrollment.objects.filter(
+        school_id=school_id, start_date__lte=day, student__status="enrolled"
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+    if class_ids is not None:
+        qs = qs.filter(klass_id__in=list(class_ids))
+    return list(
+        qs.order_by(
+            "klass__grade__order",
+            "klass__name",
+            "student__person__family_name",
+            "student__person__given_name",
+        ).values(
+            "student_id",
+            "klass_id",
+            "klass__name",
+            "student__student_number",
+            "student__person__family_name",
+            "student__person__given_name",
+        )
+    )
+
+
+def today_board(
+    school: School,
+    day: datetime.date,
+    class_ids: Iterable[int] | None = None,
+    at: datetime.time | None = None,
+) -> Board:
+    """Counts of present / late / absent / on leave / unaccounted and the unaccounted students, for a school's
+    classes (or some of them) on a day. Three queries whatever the number of students."""
+    from schoolbridge.core.models import Person
+
+    half = _half(at or datetime.time(9, 0))
+    rows = roster_of_day(school.pk, day, class_ids)
+    ids = [r["student_id"] for r in rows]
+    marks = _day_marks(None, day, school.pk) if class_ids is None else _day_marks(ids, day)
+    covers = all_covers(ids, day)
+    counts = dict.fromkeys(BOARD_CATEGORIES, 0)
+    unaccounted: list[BoardStudent] = []
+    seen: set[int] = set()
+    for r in rows:
+        sid = r["student_id"]
+        if sid in seen:
+            continue
+        seen.add(sid)
+        m = marks.get(sid)
+        cat = category_of(m["status"] if m else None, m["leave_id"] if m else None, covers.get(sid), half)
+        counts[cat] += 1
+        if cat == "unaccounted":
+            name = Person(
+                family_name=r["student__person__family_name"], given_name=r["student__person__given_name"]
+            ).full_name
+            unaccounted.append(
+                BoardStudent(sid, name, r["student__student_number"], r["klass_id"], r["klass__name"])
+            )
+    return Board(day, counts, unaccounted, len(seen))
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    label: str
+    status: str  # a mark status, "on_leave", or "none" (nothing recorded yet)
+    time: datetime.time | None  # local time of the arrival, or of the departure once the child left
+
+
+def today_status(student_ids: Iterable[int], day: datetime.date) -> dict[int, StatusInfo]:
+    """What a guardian sees about each child's day: arrived (when), late, absent, on leave, left school (when).
+    Three queries for any number of students."""
+    from django.db.models import Max
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from .models import Direction, GateEvent
+
+    ids = sorted({int(i) for i in student_ids})
+    if not ids:
+        return {}
+    marks = _day_marks(ids, day)
+    covers = all_covers(ids, day)
+    left = dict(
+        GateEvent.objects.filter(student_id__in=ids, day=day, direction=Direction.OUT)
+        .values("student_id")
+        .annotate(t=Max("time"))
+        .values_list("student_id", "t")
+    )
+    labels = {
+        Status.PRESENT: _("Present"),
+        Status.ABSENT: _("Absent"),
+        Status.LATE: _("Late"),
+        Status.EARLY_LEAVE: _("Left early"),
+        Status.SICK: _("Sick"),
+        Status.EXCUSED: _("Excused"),
+    }
+    out: dict[int, StatusInfo] = {}
+    for sid in ids:
+        m = marks.get(sid)
+        cover = covers.get(sid)
+        arrived = (
+            timezone.localtime(m["arrived_at"]).time().replace(second=0, microsecond=0)
+            if m and m["arrived_at"]
+            else None
+        )
+        departed = left.get(sid)
+        if m is None:
+            if cover is not None:
+                out[sid] = StatusInfo(
+                    _("On leave: %(reason)s") % {"reason": cover.reason_label}, "on_leave", None
+                )
+            else:
+                out[sid] = StatusInfo(_("No arrival recorded yet"), "none", None)
+            continue
+        status = m["status"]
+        if departed is not None and status in (Status.PRESENT, Status.LATE, Status.EARLY_LEAVE):
+            t = timezone.localtime(departed).time().replace(second=0, microsecond=0)
+            out[sid] = StatusInfo(_("Left school at %(time)s") % {"time": t.strftime("%H:%M")}, status, t)
+        elif status == Status.PRESENT and arrived is not None:
+            out[sid] = StatusInfo(
+                _("Arrived at %(time)s") % {"time": arrived.strftime("%H:%M")}, status, arrived
+            )
+        elif status == Status.LATE and arrived is not None:
+            out[sid] = StatusInfo(
+                _("Late: arrived at %(time)s") % {"time": arrived.strftime("%H:%M")}, status, arrived
+            )
+        elif status == Status.EXCUSED and (m["leave_id"] or cover is not None):
+            reason = cover.reason_label if cover is not None else labels[Status.EXCUSED]
+            out[sid] = StatusInfo(_("On leave: %(reason)s") % {"reason": reason}, "on_leave", None)
+        else:
+            out[sid] = StatusInfo(str(labels.get(status, status)), status, arrived)
+    return out

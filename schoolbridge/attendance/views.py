@@ -28,6 +28,7 @@ from schoolbridge.core.errors import InvalidInput, Refused
 from schoolbridge.schoolcal import queries as calendar
 
 from . import actions, permissions, queries
+from . import gate as gate_actions
 from .models import Mode, Status
 
 STATUS_SHORT = {
@@ -299,3 +300,168 @@ def export_month(request: HttpRequest, class_id: int, month: str) -> HttpRespons
     )
     response["Content-Disposition"] = f'attachment; filename="attendance-{klass.pk}-{month}.xlsx"'
     return response
+
+
+# ------------------------------------------------------------------------------ live board
+
+
+def _board(
+    request: HttpRequest, title: str, school: Any, class_ids: list[int] | None, url: str
+) -> HttpResponse:
+    now = timezone.localtime()
+    board = queries.today_board(school, now.date(), class_ids, at=now.time())
+    labels = {
+        "present": _("Present"),
+        "late": _("Late"),
+        "absent": _("Absent"),
+        "on_leave": _("On leave"),
+        "unaccounted": _("Unaccounted for"),
+    }
+    ctx = {
+        "title": title,
+        "school": school,
+        "board": board,
+        "counts": [(k, labels[k], board.counts[k]) for k in queries.BOARD_CATEGORIES],
+        "updated": now,
+        "url": url,
+        "school_day": calendar.is_school_day(school, now.date()),
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "attendance/_board.html", ctx)
+    return render(request, "attendance/board.html", ctx)
+
+
+@login_required
+def board_class(request: HttpRequest, class_id: int) -> HttpResponse:
+    """Today in one class (its head teacher, the school's administrators), refreshed every few seconds."""
+    klass = access_class_by_id(request.user, class_id, "class.aggregate")
+    if not permissions.may_correct(request.user, klass):
+        raise NotFound
+    url = reverse("attendance:board_class", args=[klass.pk])
+    return _board(request, klass.name, klass.school, [klass.pk], url)
+
+
+@login_required
+def board_school(request: HttpRequest, school_id: int) -> HttpResponse:
+    """Today in the whole school (its administrators)."""
+    school = access_school_by_id(request.user, school_id, "school.aggregate")
+    if not permissions.may_see_school_board(request.user, school.pk):
+        raise NotFound
+    url = reverse("attendance:board_school", args=[school.pk])
+    return _board(request, school.name, school, None, url)
+
+
+# ------------------------------------------------------------------------ gate and settings
+
+
+class GateSettingsForm(forms.Form):
+    late_after = forms.TimeField(
+        label=gettext_lazy("An arrival is late after"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    alert_at = forms.TimeField(
+        label=gettext_lazy("Alert guardians and head teachers at"),
+        help_text=gettext_lazy("Students with no arrival, no register mark and no approved leave by then."),
+        widget=forms.TimeInput(attrs={"type": "time"}),
+    )
+    departure_notices = forms.BooleanField(
+        label=gettext_lazy("Tell guardians when their child leaves school"), required=False
+    )
+
+
+class DeviceForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Device name"), max_length=80)
+
+
+class CardForm(forms.Form):
+    number = forms.CharField(label=gettext_lazy("Card number"), max_length=64)
+    student_number = forms.CharField(label=gettext_lazy("Student number"), max_length=40)
+
+
+def _add_errors(form: forms.Form, exc: InvalidInput) -> None:
+    for name, msgs in exc.message_dict.items():
+        for m in msgs:
+            form.add_error(name if name in form.fields else None, m)
+
+
+@login_required
+def gate(request: HttpRequest, school_id: int) -> HttpResponse:
+    """The school's gate terminals, card numbers, unmatched gate events and gate settings (school.manage)."""
+    from .models import GateDevice, GateEvent
+
+    school = access_school_by_id(request.user, school_id, "school.manage")
+    cfg = queries.settings_for(school)
+    which = request.POST.get("form") if request.method == "POST" else None
+    settings_form = GateSettingsForm(
+        request.POST if which == "settings" else None,
+        initial={
+            "late_after": cfg.late_after,
+            "alert_at": cfg.alert_at,
+            "departure_notices": cfg.departure_notices,
+        },
+        prefix="s",
+    )
+    device_form = DeviceForm(request.POST if which == "device" else None, prefix="d")
+    card_form = CardForm(request.POST if which == "card" else None, prefix="c")
+    new_token = None
+    new_device = None
+    here = reverse("attendance:gate", args=[school.pk])
+    if which == "settings" and settings_form.is_valid():
+        d = settings_form.cleaned_data
+        actions.set_attendance_settings(
+            request.user,
+            school,
+            cfg.mode,
+            cfg.cutoff_time,
+            cfg.cutoff_days,
+            late_after=d["late_after"],
+            alert_at=d["alert_at"],
+            departure_notices=d["departure_notices"],
+        )
+        messages.success(request, _("Settings saved."))
+        return redirect(here)
+    if which == "device" and device_form.is_valid():
+        try:
+            new_device, new_token = gate_actions.create_device(
+                request.user, school, device_form.cleaned_data["name"]
+            )
+        except InvalidInput as exc:
+            _add_errors(device_form, exc)
+    if which == "revoke":
+        try:
+            device_id = int(request.POST.get("device") or 0)
+        except ValueError:
+            raise NotFound from None
+        gate_actions.revoke_device(request.user, device_id)
+        messages.success(request, _("The device's token no longer works."))
+        return redirect(here)
+    if which == "card" and card_form.is_valid():
+        try:
+            gate_actions.assign_card(
+                request.user,
+                school,
+                card_form.cleaned_data["number"],
+                card_form.cleaned_data["student_number"],
+            )
+        except InvalidInput as exc:
+            _add_errors(card_form, exc)
+        else:
+            messages.success(request, _("Card saved; its earlier passages are now attached to the student."))
+            return redirect(here)
+    unmatched = list(
+        GateEvent.objects.filter(school=school, student__isnull=True)
+        .select_related("device")
+        .order_by("-time")[:200]
+    )
+    ctx = {
+        "school": school,
+        "settings_form": settings_form,
+        "device_form": device_form,
+        "card_form": card_form,
+        "devices": list(GateDevice.objects.filter(school=school)),
+        "unmatched": unmatched,
+        "new_token": new_token,
+        "new_device": new_device,
+        "endpoint": request.build_absolute_uri("/api/v1/attendance/gate/events"),
+    }
+    bad = request.method == "POST" and new_token is None
+    return render(request, "attendance/gate.html", ctx, status=400 if bad else 200)
