@@ -1,5 +1,10 @@
 from django.urls import path
 
+from schoolbridge.conversations.consumers import ThreadConsumer
+
 from .consumers import NotificationConsumer
 
-websocket_urlpatterns = [path("ws/notifications/", NotificationConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/notifications/", NotificationConsumer.as_asgi()),
+    path("ws/messages/<int:thread_id>/", ThreadConsumer.as_asgi()),
+]
