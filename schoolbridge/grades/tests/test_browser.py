@@ -77,3 +77,38 @@ def test_teacher_enters_scores_director_publishes_guardian_sees_average_without_
         assert response.status == 404
     finally:
         parent.close()
+
+
+def test_grade_director_creates_an_assessment_on_a_phone(live_world, live_server_url, phone_page):
+    from schoolbridge.grades.models import Assessment, AssessmentSubject
+
+    world = live_world
+    page = phone_page
+    log_in(page, live_server_url, "a_director")
+    page.goto(f"{live_server_url}/grades/")
+    with page.expect_navigation():
+        page.click("a.new-assessment")
+    page.wait_for_selector("#assessment-form")
+    assert_fits_phone(page)
+    assert_accessible(page, "the new assessment form")
+    page.fill("#id_name", "第二次月考")
+    page.select_option("#id_kind", "monthly")
+    page.select_option("#id_grade", str(world.a.grade7.pk))
+    maths = page.locator("label.include", has_text=world.a.maths.name)
+    maths.locator("input[type=checkbox]").check()
+    row = page.locator("fieldset.subject-row", has=maths)
+    row.locator("input[name$='-full_marks']").fill("120")
+    row.locator("input[name$='-pass_mark']").fill("130")  # above the full marks
+    with page.expect_navigation():
+        page.click("#create-assessment")
+    assert page.locator("#form-problems").count() == 1
+    assert row.locator("input[name$='-pass_mark'][aria-invalid='true']").count() == 1
+    assert Assessment.objects.count() == 0
+    assert_accessible(page, "the new assessment form with errors")
+    row.locator("input[name$='-pass_mark']").fill("72")
+    with page.expect_navigation():
+        page.click("#create-assessment")
+    created = Assessment.objects.get()
+    assert page.url.endswith(f"/grades/{created.pk}/")
+    (subject,) = AssessmentSubject.objects.filter(assessment=created)
+    assert subject.subject_id == world.a.maths.pk and subject.full_marks == 120 and subject.pass_mark == 72
