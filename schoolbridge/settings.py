@@ -164,6 +164,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "leave-remind-overdue": {"task": "schoolbridge.leave.tasks.remind_overdue_leave", "schedule": 900.0},
+    "conversations-deliver-deferred": {"task": "schoolbridge.conversations.tasks.deliver_deferred", "schedule": 60.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
