@@ -27,10 +27,10 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -297,6 +297,10 @@ def ingest(
     return result
 
 
+def _column(model: type[Model], name: str) -> str:
+    return connection.ops.quote_name(str(cast(Field, model._meta.get_field(name)).column))
+
+
 EVENT_FIELDS = (
     "district",
     "school",
@@ -318,15 +322,15 @@ def _insert_events(rows: Sequence[GateEvent]) -> None:
     if not rows:
         return
     ops = connection.ops
-    fields = [GateEvent._meta.get_field(name) for name in EVENT_FIELDS]
+    fields = [cast(Field, GateEvent._meta.get_field(name)) for name in EVENT_FIELDS]
     table = ops.quote_name(GateEvent._meta.db_table)
-    cols = ", ".join(ops.quote_name(f.column) for f in fields)  # type: ignore[union-attr]
+    cols = ", ".join(_column(GateEvent, f.name) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    conflict = ", ".join(ops.quote_name(GateEvent._meta.get_field(n).column) for n in ("device", "event_id"))  # type: ignore[union-attr]
+    conflict = ", ".join(_column(GateEvent, n) for n in ("device", "event_id"))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MAX_BATCH):
             chunk = rows[start : start + MAX_BATCH]
-            params = [f.get_db_prep_save(getattr(r, f.attname), connection) for r in chunk for f in fields]  # type: ignore[union-attr]
+            params = [f.get_db_prep_save(getattr(r, f.attname), connection) for r in chunk for f in fields]
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) VALUES {', '.join([row] * len(chunk))} "
                 f"ON CONFLICT ({conflict}) DO NOTHING",
@@ -371,9 +375,9 @@ def apply_arrivals(
         enrollments.setdefault(sid, []).append((kid, start, end))
     placed: dict[tuple[int, datetime.date], int] = {}
     for sid, day in earliest:
-        kid = _class_on(enrollments.get(sid, []), day)
-        if kid is not None:
-            placed[(sid, day)] = kid
+        found = _class_on(enrollments.get(sid, []), day)
+        if found is not None:
+            placed[(sid, day)] = found
     if not placed:
         return 0
     wanted = {(kid, day) for (_sid, day), kid in placed.items()}
@@ -445,7 +449,7 @@ def _upsert_marks(values: list[tuple[Any, ...]]) -> None:
     it only on gate marks (a teacher's mark keeps its status). PostgreSQL and SQLite alike."""
     table = connection.ops.quote_name(Mark._meta.db_table)
     f = {
-        name: connection.ops.quote_name(Mark._meta.get_field(name).column)
+        name: _column(Mark, name)
         for name in (
             "district",
             "school",

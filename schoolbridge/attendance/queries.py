@@ -349,21 +349,20 @@ def roster_of_day(
     ).filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
     if class_ids is not None:
         qs = qs.filter(klass_id__in=list(class_ids))
-    return list(
-        qs.order_by(
-            "klass__grade__order",
-            "klass__name",
-            "student__person__family_name",
-            "student__person__given_name",
-        ).values(
-            "student_id",
-            "klass_id",
-            "klass__name",
-            "student__student_number",
-            "student__person__family_name",
-            "student__person__given_name",
-        )
+    rows = qs.order_by(
+        "klass__grade__order",
+        "klass__name",
+        "student__person__family_name",
+        "student__person__given_name",
+    ).values(
+        "student_id",
+        "klass_id",
+        "klass__name",
+        "student__student_number",
+        "student__person__family_name",
+        "student__person__given_name",
     )
+    return [dict(row) for row in rows]
 
 
 def today_board(

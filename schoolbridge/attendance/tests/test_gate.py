@@ -15,7 +15,6 @@ from schoolbridge.attendance.models import (
     Register,
     StudentCard,
 )
-from schoolbridge.notify.models import Notification
 from schoolbridge.web.tests.helpers import english_client, verified_client
 
 from .conftest import add_students, ensure_school_day, past_weekday
