@@ -244,3 +244,15 @@ def family_response_rates(user: Any) -> list[dict[str, Any]]:
         )
     out.sort(key=lambda r: (r["rate"] if r["rate"] is not None else 2, str(r["user"])))
     return out
+
+
+def open_questions(user: Any) -> Any:
+    """Open questions across every class the user answers for, oldest first."""
+    from .models import Question
+    from .permissions import answering_classes
+
+    return (
+        Question.objects.filter(klass__in=answering_classes(user).values("pk"), status=Question.Status.OPEN)
+        .select_related("klass", "asked_by__person")
+        .order_by("created_at", "pk")
+    )

@@ -314,11 +314,7 @@ def open_questions(request: HttpRequest) -> HttpResponse:
     classes = permissions.answering_classes(request.user)
     if not classes.exists():
         raise NotFound
-    questions = list(
-        Question.objects.filter(klass__in=classes.values("pk"), status=Question.Status.OPEN)
-        .select_related("klass", "asked_by__person")
-        .order_by("created_at")[:200]
-    )
+    questions = list(queries.open_questions(request.user)[:200])
     return render(
         request,
         "conversations/open.html",
