@@ -73,7 +73,7 @@ class SubjectRowForm(forms.Form):
         max_value=MAX_FULL_MARKS,
         decimal_places=2,
         required=False,
-        help_text=_("Empty: 60% of the full marks."),
+        help_text=_("Empty: 60 per cent of the full marks."),
     )
     excellent_mark = forms.DecimalField(
         label=_("Excellent mark"),
@@ -81,7 +81,7 @@ class SubjectRowForm(forms.Form):
         max_value=MAX_FULL_MARKS,
         decimal_places=2,
         required=False,
-        help_text=_("Empty: 85% of the full marks."),
+        help_text=_("Empty: 85 per cent of the full marks."),
     )
     weight = forms.DecimalField(
         label=_("Weight"), min_value=0, max_value=100, decimal_places=2, required=False
