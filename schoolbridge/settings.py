@@ -165,6 +165,8 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "leave-remind-overdue": {"task": "schoolbridge.leave.tasks.remind_overdue_leave", "schedule": 900.0},
     "conversations-deliver-deferred": {"task": "schoolbridge.conversations.tasks.deliver_deferred", "schedule": 60.0},
+    "notices-send-due": {"task": "schoolbridge.notices.tasks.send_due_notices", "schedule": 60.0},
+    "notices-sweep-reminders": {"task": "schoolbridge.notices.tasks.sweep_reminders", "schedule": 600.0},
     "attendance-absence-alerts": {"task": "schoolbridge.attendance.tasks.send_absence_alerts", "schedule": 180.0},
     "notices-send-due": {"task": "schoolbridge.notices.tasks.send_due_notices", "schedule": 60.0},
     "notices-sweep-reminders": {"task": "schoolbridge.notices.tasks.sweep_reminders", "schedule": 600.0},
