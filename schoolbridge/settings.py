@@ -106,6 +106,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'schoolb
 # (Django's advice for async servers); put a pooler such as PgBouncer in front of PostgreSQL at scale.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, with a per-process pool of open connections (schoolbridge/db/sqlite3):
+    # a new connection parses the schema again (~1 ms), and under ASGI each request is a new thread.
+    DATABASES["default"]["ENGINE"] = "schoolbridge.db.sqlite3"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
