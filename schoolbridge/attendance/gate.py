@@ -27,7 +27,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from django.db import connection, transaction
 from django.db.models import Field, Model, Q
@@ -252,7 +252,8 @@ def ingest(
             if refs
             else set()
         )
-        rows: list[GateEvent] = []
+        tz = timezone.get_current_timezone()
+        rows: list[_Row] = []
         for eid, e in fresh.items():
             card = (e.card or "").strip()
             student_id: int | None = (
@@ -260,24 +261,23 @@ def ingest(
             )
             when = _aware(e.time)
             rows.append(
-                GateEvent(
-                    district_id=school.district_id,
-                    school_id=school.pk,
-                    device_id=device.pk,
-                    event_id=eid,
-                    card=card,
-                    student_ref=None if card else e.student_id,
-                    student_id=student_id,
-                    time=when,
-                    day=timezone.localdate(when),
-                    direction=e.direction,
-                    received_at=now,
+                _Row(
+                    eid,
+                    card,
+                    None if card else e.student_id,
+                    student_id,
+                    when,
+                    when.astimezone(tz),
+                    e.direction,
                 )
             )
-        _insert_events(rows)
+        _insert_events(school, device, rows, now)
         cfg = settings_for(school)
-        arrivals = [(r.student_id, r.time) for r in rows if r.student_id and r.direction == Direction.IN]
-        apply_arrivals(school, cfg, arrivals)
+        apply_arrivals(
+            school,
+            cfg,
+            [(r.student_id, r.time) for r in rows if r.student_id and r.direction == Direction.IN],
+        )
         if cfg.departure_notices:
             departures = [
                 (r.student_id, r.time) for r in rows if r.student_id and r.direction == Direction.OUT
@@ -316,21 +316,46 @@ EVENT_FIELDS = (
 )
 
 
-def _insert_events(rows: Sequence[GateEvent]) -> None:
+class _Row(NamedTuple):
+    event_id: str
+    card: str
+    student_ref: int | None
+    student_id: int | None
+    time: datetime.datetime
+    local: datetime.datetime
+    direction: str
+
+
+def _insert_events(school: School, device: GateDevice, rows: Sequence[_Row], now: datetime.datetime) -> None:
     """INSERT … ON CONFLICT (device, event_id) DO NOTHING, one statement per 500 rows on every engine
-    (Django's bulk_create splits into statements of 999 parameters on SQLite)."""
+    (Django's bulk_create splits into statements of 999 parameters on SQLite and builds a model per row)."""
     if not rows:
         return
     ops = connection.ops
-    fields = [cast(Field, GateEvent._meta.get_field(name)) for name in EVENT_FIELDS]
     table = ops.quote_name(GateEvent._meta.db_table)
-    cols = ", ".join(_column(GateEvent, f.name) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    cols = ", ".join(_column(GateEvent, name) for name in EVENT_FIELDS)
+    row = "(" + ", ".join(["%s"] * len(EVENT_FIELDS)) + ")"
     conflict = ", ".join(_column(GateEvent, n) for n in ("device", "event_id"))
+    received = ops.adapt_datetimefield_value(now)
+    fixed = (school.district_id, school.pk, device.pk)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), MAX_BATCH):
             chunk = rows[start : start + MAX_BATCH]
-            params = [f.get_db_prep_save(getattr(r, f.attname), connection) for r in chunk for f in fields]
+            params: list[Any] = []
+            for r in chunk:
+                params.extend(fixed)
+                params.extend(
+                    (
+                        r.event_id,
+                        r.card,
+                        r.student_ref,
+                        r.student_id,
+                        ops.adapt_datetimefield_value(r.time),
+                        ops.adapt_datefield_value(r.local.date()),
+                        r.direction,
+                        received,
+                    )
+                )
             cursor.execute(
                 f"INSERT INTO {table} ({cols}) VALUES {', '.join([row] * len(chunk))} "
                 f"ON CONFLICT ({conflict}) DO NOTHING",
@@ -353,11 +378,13 @@ def apply_arrivals(
     """Write gate arrivals to the daily registers of the students' classes (school days only), keeping the
     earliest arrival and never changing a teacher's mark (see the module's precedence). Returns the number
     of (student, day) pairs written. A constant number of queries."""
+    tz = timezone.get_current_timezone()
     earliest: dict[tuple[int, datetime.date], datetime.datetime] = {}
     for sid, when in arrivals:
-        key = (sid, timezone.localdate(when))
-        if key not in earliest or when < earliest[key]:
-            earliest[key] = when
+        local = when.astimezone(tz)
+        key = (sid, local.date())
+        if key not in earliest or local < earliest[key]:
+            earliest[key] = local
     if not earliest:
         return 0
     days = {d for _s, d in earliest}
@@ -387,7 +414,7 @@ def apply_arrivals(
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     for (sid, day), kid in placed.items():
         when = earliest[(sid, day)]
-        status = Status.LATE if timezone.localtime(when).time() > late_after else Status.PRESENT
+        status = Status.LATE if when.time() > late_after else Status.PRESENT
         values.append(
             (
                 school.district_id,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
+from pydantic import BaseModel
 
 from schoolbridge.api_support.errors import ApiError
 from schoolbridge.api_support.responses import ok
@@ -44,7 +45,7 @@ class DeviceTokenAuth(HttpBearer):
 router = Router(tags=["gate"], auth=DeviceTokenAuth(), throttle=[])
 
 
-class EventIn(Schema):
+class EventIn(BaseModel):  # a plain pydantic model: 500 of them validate without ninja's per-object hook
     device: str | None = Field(
         None, max_length=80, description="Optional: the device's name or id; must be the token's device."
     )
