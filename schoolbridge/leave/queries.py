@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from schoolbridge.access.scope import get_scope
+from schoolbridge.core.models import Staff
 
 from .models import ApproverRole, Kind, LeaveRequest, Reason, Status
 
@@ -224,3 +225,16 @@ def mine(user: Any) -> QuerySet[LeaveRequest]:
     if children:
         q |= Q(student_id__in=children)
     return LeaveRequest.objects.filter(q).order_by("-created_at", "-pk")
+
+
+def staff_schools(user: Any) -> list[tuple[int, str]]:
+    """The schools where the user is active staff (where they may apply for their own leave), as
+    (id, name)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        Staff.objects.filter(person__user=user, active=True)
+        .order_by("school__name", "school_id")
+        .values_list("school_id", "school__name")
+        .distinct()
+    )

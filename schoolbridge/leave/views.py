@@ -13,12 +13,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from schoolbridge.access.helpers import NotFound, access_guarded_child_by_id, access_school_by_id
-from schoolbridge.core.models import Staff
 
 from . import actions
 from .forms import DecisionForm, LeaveForm, PolicyForm, StaffLeaveForm, add_action_errors
 from .models import Attachment, Decision, LeaveRequest
-from .queries import decidable_q, mine, visible_leaves, waiting_for
+from .queries import decidable_q, mine, staff_schools, visible_leaves, waiting_for
 
 RELATED = ("student__person", "student__current_class", "staff__person", "school")
 
@@ -46,25 +45,15 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     context = {
         "leaves": leaves,
         "waiting_count": waiting_count,
-        "is_staff": bool(_staff_schools(request.user)),
+        "is_staff": bool(staff_schools(request.user)),
     }
     return render(request, "leave/mine.html", context)
-
-
-def _staff_schools(user: Any) -> list[tuple[int, str]]:
-    """The schools where the user is active staff, as (id, name)."""
-    return list(
-        Staff.objects.filter(person__user=user, active=True)
-        .order_by("school__name", "school_id")
-        .values_list("school_id", "school__name")
-        .distinct()
-    )
 
 
 @login_required
 def new_staff_request(request: HttpRequest) -> HttpResponse:
     """A staff member applies for their own leave (by default the principal decides)."""
-    schools = _staff_schools(request.user)
+    schools = staff_schools(request.user)
     if not schools:
         raise NotFound
     form = StaffLeaveForm(request.POST or None, request.FILES or None, schools=schools)
