@@ -497,10 +497,9 @@ def start_thread(
         title = _check_text(subject, MAX_SUBJECT, "subject", errors)
         if title:
             _filter(contact.school_id, title, "subject", errors)
-        school = Class.objects.filter(pk=contact.class_id).values_list("district_id", flat=True).first()
         from schoolbridge.core.models import School
 
-        district_id = school or School.objects.values_list("district_id", flat=True).get(pk=contact.school_id)
+        district_id = School.objects.values_list("district_id", flat=True).get(pk=contact.school_id)
         thread = Thread(
             district_id=district_id,
             school_id=contact.school_id,

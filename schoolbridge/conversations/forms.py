@@ -80,7 +80,7 @@ class NewThreadForm(MessageForm):
             group = c.student_name or str(_("School staff"))
             groups.setdefault(group, []).append((c.key, f"{c.name} · {c.role_label}" if c.role_label else c.name))
         choices += list(groups.items())
-        self.fields["contact"].choices = choices
+        self.fields["contact"].choices = choices  # type: ignore[attr-defined]
 
 
 class QuestionForm(forms.Form):
@@ -128,7 +128,7 @@ class CannedReplyForm(forms.Form):
 
     def __init__(self, *args: Any, schools: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = schools
+        self.fields["school"].choices = schools  # type: ignore[attr-defined]
 
 
 class LexiconForm(forms.Form):

@@ -181,14 +181,17 @@ def teacher_response_stats(user: Any) -> dict[str, Any]:
     from .models import Message, Participant, Question
 
     staff_threads = Participant.objects.filter(user_id=user.pk, role__in=["staff", "admin"]).values("thread_id")
-    replies = list(
+    replies: list[int] = list(
         Message.objects.filter(
             sender_id=user.pk, thread_id__in=staff_threads, auto_reply=False, response_seconds__isnull=False
-        ).values_list("response_seconds", flat=True)
+        ).values_list("response_seconds", flat=True)  # type: ignore[arg-type]
     )
     firsts = [
         int((a - c).total_seconds())
-        for c, a in Question.objects.filter(first_responder_id=user.pk).values_list("created_at", "first_response_at")
+        for c, a in Question.objects.filter(
+            first_responder_id=user.pk, first_response_at__isnull=False
+        ).values_list("created_at", "first_response_at")
+        if a is not None
     ]
     return {
         "thread_replies": len(replies),

@@ -144,7 +144,10 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
             "participant": participant,
             "can_write": participant and permissions.may_still_write(request.user, thread),
             "guardian": _is_guardian_in(request.user, thread),
-            "others": [str(p.user) for p in thread.participants.exclude(user_id=request.user.pk).select_related("user__person")],
+            "others": [
+                str(p.user)
+                for p in thread.participants.exclude(user_id=int(request.user.pk or 0)).select_related("user__person")
+            ],
             "can_export": thread.school_id in permissions.admin_school_ids(request.user),
             "export_form": ExportForm(),
         }
@@ -254,7 +257,7 @@ def board(request: HttpRequest, class_id: int) -> HttpResponse:
                 messages.success(request, _("Your question was posted. You will be notified of the answer."))
                 return redirect(f"{request.path}#question-{question.pk}")
     status_filter = request.GET.get("status", "")
-    questions = klass.questions.select_related("asked_by__person").prefetch_related("answers__author__person")
+    questions = Question.objects.filter(klass=klass).select_related("asked_by__person").prefetch_related("answers__author__person")
     if status_filter in Question.Status.values:
         questions = questions.filter(status=status_filter)
     context = {
@@ -335,7 +338,7 @@ def quiet_hours(request: HttpRequest) -> HttpResponse:
     if not permissions.answering_classes(request.user).exists() and not permissions.admin_school_ids(request.user):
         from schoolbridge.core.models import Staff
 
-        if not Staff.objects.filter(person__user=request.user, active=True).exists():
+        if not Staff.objects.filter(person__user_id=int(request.user.pk or 0), active=True).exists():
             raise NotFound
     setting = queries.quiet_hours_of(request.user)
     initial = (
