@@ -60,10 +60,17 @@ def home(request: HttpRequest) -> HttpResponse:
         .order_by("school__name", "grade__order", "name")
     )
     schools = list(scope.queryset("school.aggregate").order_by("name")[:20])
+    admin_of = {g.school_id for g in scope.grants_of("school_admin")}
+    boards = [k for k in classes if permissions.may_correct(request.user, k)]
     return render(
         request,
         "attendance/home.html",
-        {"today": today, "rows": queries.teacher_registers(request.user, classes, today), "schools": schools},
+        {
+            "today": today,
+            "rows": queries.teacher_registers(request.user, classes, today),
+            "schools": [(s, s.pk in admin_of) for s in schools],
+            "boards": boards,
+        },
     )
 
 

@@ -167,6 +167,9 @@ def test_board_pages(world, today):
     assert verified_client(world.user("a_admin")).get(url).status_code == 200
     assert english_client(world.user("a_head")).get(school_url).status_code == 404
     assert verified_client(world.user("b_admin")).get(school_url).status_code == 404
+    assert url in head.get("/attendance/").content.decode()
+    home = verified_client(world.user("a_admin")).get("/attendance/").content.decode()
+    assert school_url in home and f"/attendance/school/{world.a.school.pk}/gate/" in home
 
 
 def test_today_status_for_guardians(world, day, device):
