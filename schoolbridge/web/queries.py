@@ -8,10 +8,13 @@ prefetched). web/tests/test_query_counts.py holds that line.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
 from django.db.models import (
     Case,
     Count,
@@ -36,7 +39,7 @@ from schoolbridge.access.helpers import (
     can_see_guardian_contacts,
     can_see_sensitive,
 )
-from schoolbridge.access.scope import NOTHING, get_scope
+from schoolbridge.access.scope import NOTHING, Scope, get_scope
 from schoolbridge.core.models import Class, Enrollment, Guardianship, Staff, Student, Subject
 from schoolbridge.notify.models import Notification
 
@@ -235,7 +238,9 @@ def _enrolled_count() -> Count:
 
 def teacher_home(user: Any, grant: Grant) -> dict[str, Any]:
     scope = get_scope(user)
-    teaching = [g for g in scope.grants_of("head_teacher", "subject_teacher") if g.school_id == grant.school_id]
+    teaching = [
+        g for g in scope.grants_of("head_teacher", "subject_teacher") if g.school_id == grant.school_id
+    ]
     class_ids = {g.class_id for g in teaching}
     head_ids = [g.class_id for g in teaching if g.role == "head_teacher"]
     subject_ids = {g.subject_id for g in teaching if g.subject_id}
@@ -323,32 +328,47 @@ def _count_subquery(qs: QuerySet, outer_field: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def school_home(user: Any, grant: Grant) -> dict[str, Any]:
-    """The school (or grade) overview. Four queries, each limited to the school (or grade) through
-    indexes: the cost does not grow with the district."""
-    scope = get_scope(user)
-    today = timezone.localdate()
+def _sql(qs: QuerySet) -> tuple[str, tuple[Any, ...]] | None:
+    """The SQL of a queryset, or None if it can match nothing (e.g. no rule grants the capability)."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
+
+
+def _one_row(qs: QuerySet, **aggregates: Any) -> QuerySet:
+    """``qs.aggregate(**aggregates)`` as a queryset (one row of the aggregates, in keyword order), so that
+    its SQL can be kept."""
+    grouped = qs.order_by().annotate(_one=Value(1, output_field=IntegerField())).values("_one")
+    return grouped.annotate(**aggregates).values_list(*aggregates)
+
+
+@functools.lru_cache(maxsize=512)
+def _school_figures_sql(
+    grants: tuple[Grant, ...], grant: Grant, today: datetime.date, alias: str
+) -> tuple[tuple[str, tuple[Any, ...]] | None, ...]:
+    """The overview's four statements for these grants (SQL and parameters). Pure function of its
+    arguments, so compiled once per combination of grants, grant and day, not on every visit."""
+    scope = Scope(None, grants)
     students = scope.queryset("student.view").filter(school_id=grant.school_id)
     classes = scope.queryset("class.aggregate").filter(school_id=grant.school_id)
     if grant.grade_id:
         students = students.filter(current_class__grade_id=grant.grade_id)
         classes = classes.filter(grade_id=grant.grade_id)
     # 1. Students by status.
-    by_status = dict(students.order_by().values_list("status").annotate(n=Count("id")))
-    status_rows = [(label, by_status.get(value, 0)) for value, label in Student.Status.choices]
-    n_enrolled = by_status.get(ENROLLED, 0)
+    by_status = students.order_by().values_list("status").annotate(n=Count("id"))
     # 2. One pass over the guardianships of those enrolled students: guardians with and without an
     #    account, and the students that have at least one guardian with an account.
     bound = Q(guardian__person__user__isnull=False)
-    guardians = Guardianship.objects.filter(
-        student__in=students.filter(status=ENROLLED).order_by().values("id")
-    ).aggregate(
+    guardians = _one_row(
+        Guardianship.objects.filter(student__in=students.filter(status=ENROLLED).order_by().values("id")),
         bound=Count("guardian", distinct=True, filter=bound),
         unbound=Count("guardian", distinct=True, filter=Q(guardian__person__user__isnull=True)),
         students_with_bound=Count("student", distinct=True, filter=bound),
     )
     # 3. Classes of the current year.
-    n_classes = _current_year_classes(classes, today).count()
+    n_classes = _one_row(_current_year_classes(classes, today), n=Count("id"))
     # 4. The school itself (if the grant covers it): active staff, and whether the user manages it.
     manage = scope.q("school.manage")
     school = (
@@ -358,21 +378,45 @@ def school_home(user: Any, grant: Grant) -> dict[str, Any]:
             n_staff=_count_subquery(Staff.objects.filter(active=True), "school"),
             can_manage=Value(False) if manage is NOTHING else Case(When(manage, then=True), default=False),
         )
-        .values("n_staff", "can_manage")
-        .first()
+        .order_by()
+        .values_list("n_staff", "can_manage")[:1]
     )
-    if school is None:
-        can_manage = scope.queryset("school.manage").filter(id=grant.school_id).exists()
+    return tuple(_sql(qs) for qs in (by_status, guardians, n_classes, school))
+
+
+def school_home(user: Any, grant: Grant) -> dict[str, Any]:
+    """The school (or grade) overview. Four queries, each limited to the school (or grade) through
+    indexes: the cost does not grow with the district. Their SQL comes from the access layer's
+    querysets, compiled once per user's grants and day (_school_figures_sql)."""
+    scope = get_scope(user)
+    alias = router.db_for_read(Student)
+    statements = _school_figures_sql(scope.grants, grant, timezone.localdate(), alias)
+    results: list[list[tuple[Any, ...]]] = []
+    with connections[alias].cursor() as cursor:
+        for statement in statements:
+            if statement is None:
+                results.append([])
+                continue
+            cursor.execute(*statement)
+            results.append(cursor.fetchall())
+    by_status_rows, guardian_rows, class_rows, school_rows = results
+    by_status = dict(by_status_rows)
+    status_rows = [(label, by_status.get(value, 0)) for value, label in Student.Status.choices]
+    n_enrolled = by_status.get(ENROLLED, 0)
+    bound, unbound, students_with_bound = guardian_rows[0] if guardian_rows else (0, 0, 0)
+    n_classes = class_rows[0][0] if class_rows else 0
+    if school_rows:
+        n_staff, can_manage = school_rows[0][0], bool(school_rows[0][1])
     else:
-        can_manage = bool(school["can_manage"])
+        n_staff, can_manage = None, scope.queryset("school.manage").filter(id=grant.school_id).exists()
     return {
         "status_rows": status_rows,
         "n_enrolled": n_enrolled,
         "n_classes": n_classes,
-        "n_staff": school["n_staff"] if school is not None else None,
-        "guardians_bound": guardians["bound"],
-        "guardians_unbound": guardians["unbound"],
-        "students_without_bound_guardian": n_enrolled - guardians["students_with_bound"],
+        "n_staff": n_staff,
+        "guardians_bound": bound,
+        "guardians_unbound": unbound,
+        "students_without_bound_guardian": n_enrolled - students_with_bound,
         "scope_label": grant.label,
         "can_manage": can_manage,
     }
