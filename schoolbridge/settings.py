@@ -241,6 +241,8 @@ def _field_key() -> bytes:
 
 SCHOOLBRIDGE_FIELD_KEYS = [_field_key()]
 
+# Django's database sessions; the per-request read is one fixed SQL statement (schoolbridge/db/sessions.py).
+SESSION_ENGINE = "schoolbridge.db.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
