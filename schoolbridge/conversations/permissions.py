@@ -42,6 +42,13 @@ class Contact:
         return f"{self.student_id or 0}:{self.user_id}"
 
 
+def is_staff(user: Any) -> bool:
+    """Active staff of some school (who may set quiet hours), or a school administrator."""
+    if admin_school_ids(user):
+        return True
+    return Staff.objects.filter(person__user_id=user.pk, active=True).exists()
+
+
 def admin_school_ids(user: Any) -> set[int]:
     return {g.school_id for g in get_scope(user).grants_of("school_admin") if g.school_id is not None}
 

@@ -335,11 +335,8 @@ def open_questions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def quiet_hours(request: HttpRequest) -> HttpResponse:
-    if not permissions.answering_classes(request.user).exists() and not permissions.admin_school_ids(request.user):
-        from schoolbridge.core.models import Staff
-
-        if not Staff.objects.filter(person__user_id=int(request.user.pk or 0), active=True).exists():
-            raise NotFound
+    if not permissions.is_staff(request.user):
+        raise NotFound
     setting = queries.quiet_hours_of(request.user)
     initial = (
         {
