@@ -126,7 +126,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("SCHOOLBRIDGE_CHANNEL_PREFIX", "sb")},
+            # redis-py reads with a 5 s socket timeout by default: as long as the layer's blocking receive
+            # (BZPOPMIN, 5 s), so an idle consumer's read can time out and its socket is dropped. Every
+            # socket of one server process shares one Redis queue, so its capacity (default 100) is per
+            # process: a burst of pushes to many users would silently drop messages beyond it.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": os.environ.get("SCHOOLBRIDGE_CHANNEL_PREFIX", "sb"),
+                "capacity": 10000,
+            },
         }
     }
     CACHES = {
