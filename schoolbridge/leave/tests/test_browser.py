@@ -1,4 +1,5 @@
-"""In a real browser on a phone: a guardian applies for leave, the head teacher approves it, the guardian sees it."""
+"""In a real browser on a phone: a guardian applies for leave, the head teacher approves it, the guardian sees it,
+and the class register shows it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from schoolbridge.attendance.tests.conftest import ensure_school_day
 from schoolbridge.leave.models import LeaveRequest, Status
 from schoolbridge.web.tests.browser import assert_accessible, assert_fits_phone, log_in
 
@@ -17,7 +19,8 @@ PDF = b"%PDF-1.7\n" + b"x" * 200
 
 def test_guardian_applies_head_teacher_approves(live_world, live_server_url, phone_page, browser):
     child = live_world.a.students["g7c1"][0]
-    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    # Leave for today, so that the register of today can show it (today made a school day if it is a weekend).
+    tomorrow = ensure_school_day(live_world.a.school, timezone.localdate())
     page = phone_page
 
     log_in(page, live_server_url, "a_parent")
@@ -58,6 +61,13 @@ def test_guardian_applies_head_teacher_approves(live_world, live_server_url, pho
         with head.expect_navigation():
             head.click("button[name=outcome][value=approve]")
         assert f"/leave/{leave.pk}/" not in head.inner_text("main")
+        # The register of the day shows the child on approved leave.
+        head.goto(f"{live_server_url}/attendance/class/{child.current_class_id}/{tomorrow.isoformat()}/")
+        assert head.locator(f"#row-{child.pk} .leave-tag").count() == 1
+        classmate = live_world.a.students["g7c1"][2]
+        assert head.locator(f"#row-{classmate.pk}").count() == 1
+        assert head.locator(f"#row-{classmate.pk} .leave-tag").count() == 0
+        assert_accessible(head, "the register with a child on leave")
     finally:
         head.context.close()
 
