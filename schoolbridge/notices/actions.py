@@ -9,12 +9,14 @@ row, and delivers only after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-import functools
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -32,6 +34,7 @@ from schoolbridge.notify.actions import notify
 from schoolbridge.notify.models import Notification
 
 from .files import MAX_ATTACHMENTS, check_upload
+from .live import after_commit as _after_commit
 from .live import push_progress
 from .models import (
     AudienceKind,
@@ -83,7 +86,7 @@ def _summary(body: str, limit: int = 140) -> str:
 
 
 def _on_commit_push(notice_ids: Iterable[int]) -> None:
-    transaction.on_commit(functools.partial(push_progress, list(notice_ids)), robust=True)
+    _after_commit(push_progress, list(notice_ids))
 
 
 def _notice_snapshot(notice: Notice) -> dict[str, Any]:
@@ -386,7 +389,7 @@ def _send(
     _store(notice, actor, checked, saved)
     if not send_at:
         _create_receipts(notice, now)
-        transaction.on_commit(functools.partial(_start_fanout, notice.pk), robust=True)
+        _after_commit(_start_fanout, notice.pk)
     record(actor, "notice.schedule" if send_at else "notice.send", notice, None, _notice_snapshot(notice))
     return notice
 
@@ -402,7 +405,7 @@ def dispatch_due(now: datetime.datetime | None = None) -> int:
             notice = Notice.objects.get(pk=pk)
             _create_receipts(notice, now)
             record(None, "notice.send", notice, None, _notice_snapshot(notice))
-            transaction.on_commit(functools.partial(_start_fanout, pk), robust=True)
+            _after_commit(_start_fanout, pk)
         sent += 1
     return sent
 
@@ -434,19 +437,53 @@ def deliver_pending(notice_id: int, batch: int | None = None, delay: float | Non
             if not rows:
                 return total
             now = timezone.now()
-            notify(
+            created = notify(
                 [user_id for _pk_, user_id in rows],
                 "notice.urgent" if notice.is_urgent else "notice",
                 notice.title,
                 _summary(notice.body),
                 notice.link,
                 school=notice.school_id,
+                channels=(),
             )
+            _after_commit(push_inbox, created)
             Receipt.objects.filter(pk__in=[p for p, _u in rows], delivered_at__isnull=True).update(delivered_at=now)
             _on_commit_push([notice_id])
         total += len(rows)
         if delay:
             time.sleep(delay)
+
+
+PUSH_CONCURRENCY = 50
+
+
+def push_inbox(notifications: Sequence[Notification]) -> None:
+    """Push freshly committed inbox rows to their users' open sockets, as the notification core's in-app
+    channel does (the notification, then the unread count), but many users at a time: a fan-out batch
+    reaches hundreds of users and one channel-layer round trip after another would make the last wait."""
+    if not notifications:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    counts = notify_channels.unread_counts(n.user_id for n in notifications)
+    by_user: dict[int, list[dict[str, Any]]] = {}
+    for n in sorted(notifications, key=lambda n: n.pk):
+        by_user.setdefault(n.user_id, []).append({"type": "notify.notification", "notification": n.as_message()})
+    for uid, count in counts.items():
+        by_user.setdefault(uid, []).append({"type": "notify.unread", "count": count})
+
+    async def send_all() -> None:
+        gate = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+        async def one(uid: int, events: list[dict[str, Any]]) -> None:
+            async with gate:
+                for event in events:
+                    await layer.group_send(notify_channels.user_group(uid), event)
+
+        await asyncio.gather(*(one(uid, events) for uid, events in by_user.items()))
+
+    async_to_sync(send_all)()
 
 
 def undelivered_notice_ids(older_than: datetime.timedelta = datetime.timedelta(minutes=2)) -> list[int]:
@@ -482,7 +519,7 @@ def _read_inbox(actor: Any, notice: Notice, now: datetime.datetime) -> None:
         user=actor, link=notice.link, kind__startswith="notice", read_at__isnull=True
     ).update(read_at=now)
     if changed:
-        transaction.on_commit(functools.partial(notify_channels.push_unread, [actor.pk]), robust=True)
+        _after_commit(notify_channels.push_unread, [actor.pk])
 
 
 @transaction.atomic
@@ -584,7 +621,7 @@ def withdraw_notice(actor: Any, notice_id: Any) -> Notice:
     user_ids = sorted(set(inbox.values_list("user_id", flat=True)))
     inbox.delete()
     if user_ids:
-        transaction.on_commit(functools.partial(notify_channels.push_unread, user_ids), robust=True)
+        _after_commit(notify_channels.push_unread, user_ids)
     record(actor, "notice.withdraw", notice, before, snapshot(notice, ("status", "withdrawn_at")))
     _on_commit_push([notice.pk])
     return notice

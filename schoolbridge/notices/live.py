@@ -82,3 +82,14 @@ class ProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def notices_progress(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "progress", "notice": event["notice"], "counts": event["counts"]})
+
+
+def after_commit(fn: Any, *args: Any) -> None:
+    """Run fn(*args) once the current transaction commits; a failure is logged, never raised."""
+    from django.db import transaction
+
+    def run() -> None:
+        fn(*args)
+
+    run.__qualname__ = f"after_commit:{getattr(fn, '__qualname__', repr(fn))}"
+    transaction.on_commit(run, robust=True)

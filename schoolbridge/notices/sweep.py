@@ -16,7 +16,6 @@ the marked receipts with one INSERT ... SELECT, in one transaction.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 from collections import defaultdict
 from typing import Any
@@ -33,6 +32,7 @@ from schoolbridge.notify import channels as notify_channels
 from schoolbridge.notify.actions import notify
 from schoolbridge.notify.models import Notification
 
+from .live import after_commit as _after_commit
 from .live import push_progress
 from .models import Notice, NoticeStat, Priority, Receipt, ReceiptStudent, ReminderPolicy, Status
 
@@ -269,5 +269,5 @@ def run_sweep(now: datetime.datetime | None = None) -> dict[str, int]:
         texted = _sms(due("sms_after_hours"), now)
         escalated = _escalate(notices, due("escalate_after_hours"), now)
         _snapshot_stats(sorted(notices), now)
-        transaction.on_commit(functools.partial(push_progress, sorted(notices)), robust=True)
+        _after_commit(push_progress, sorted(notices))
     return {"notices": len(notices), "reminded": reminded, "texted": texted, "escalated": escalated}
