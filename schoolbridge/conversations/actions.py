@@ -33,6 +33,7 @@ from schoolbridge.access.helpers import _pk
 from schoolbridge.accounts.models import User
 from schoolbridge.audit.log import record, snapshot
 from schoolbridge.core.errors import Errors, InvalidInput, NotFound
+from schoolbridge.core.filetypes import sniff_content_type
 from schoolbridge.core.models import Class
 from schoolbridge.notify.actions import notify
 
@@ -66,25 +67,6 @@ URGENT_PER_DAY = 2
 
 FILE_TYPES = {"image/jpeg", "image/png", "image/webp", "application/pdf"}
 VOICE_TYPES = {"audio/webm", "audio/ogg", "audio/mp4"}
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    """The real type of a file from its first bytes (the name and the browser's type are not trusted)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM (what Chrome and Firefox record)
-        return "audio/webm"
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
-    if len(head) >= 12 and head[4:8] == b"ftyp":  # ISO media: what Safari records
-        return "audio/mp4"
-    return None
 
 
 # --------------------------------------------------------------------------- shared checks

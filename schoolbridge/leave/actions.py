@@ -26,6 +26,7 @@ from schoolbridge.access.helpers import _pk, access_guarded_child_by_id
 from schoolbridge.accounts.models import RoleGrant
 from schoolbridge.audit.log import record, snapshot
 from schoolbridge.core.errors import Errors, InvalidInput, NotFound
+from schoolbridge.core.filetypes import sniff_content_type
 from schoolbridge.core.models import Guardianship, Staff, Student
 from schoolbridge.notify.actions import notify
 
@@ -63,19 +64,6 @@ DEFAULT_STAFF_STEPS: tuple[tuple[str, Decimal | None], ...] = ((ApproverRole.PRI
 
 # File types by their first bytes (the extension and the browser's content type are not trusted).
 ALLOWED_TYPES = {"image/jpeg", "image/png", "image/webp", "application/pdf"}
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    """The real type of a file from its first bytes, if it is one of the allowed types."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    return None
 
 
 class _Saved:
@@ -229,7 +217,7 @@ def _check_files(files: Sequence[Any], existing: int, errors: Errors) -> list[tu
         head = f.read(16)
         f.seek(0)
         content_type = sniff_content_type(head)
-        if content_type is None:
+        if content_type not in ALLOWED_TYPES:
             errors.add(
                 "attachments",
                 _("“%(name)s” is not a JPEG, PNG or WebP image or a PDF document.") % {"name": name},
