@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -125,16 +125,16 @@ class ComposeForm(forms.Form):
     def __init__(self, *args: Any, schools: list[School], reach: Reach | None, school: School | None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = [(s.pk, s.name) for s in schools]
+        cast(forms.ChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
         if len(schools) == 1:
             self.fields["school"].widget = forms.HiddenInput()
         if not self.is_bound and not self.initial.get("idempotency_key"):
             self.initial["idempotency_key"] = uuid.uuid4().hex
         if reach is not None and school is not None:
             groups, families = audience_choices(reach, school)
-            self.fields["audience"].choices = groups
-            self.fields["families"].choices = families
-        if not self.fields["families"].choices:
+            cast(forms.ChoiceField, self.fields["audience"]).choices = groups
+            cast(forms.ChoiceField, self.fields["families"]).choices = families
+        if not cast(forms.ChoiceField, self.fields["families"]).choices:
             del self.fields["families"]
 
     def action_kwargs(self) -> dict[str, Any]:
@@ -177,7 +177,7 @@ class TemplateForm(forms.Form):
 
     def __init__(self, *args: Any, schools: list[School], may_library: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].choices = [(s.pk, s.name) for s in schools]
+        cast(forms.ChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
         if len(schools) == 1:
             self.fields["school"].widget = forms.HiddenInput()
             self.initial.setdefault("school", schools[0].pk)

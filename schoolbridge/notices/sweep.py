@@ -186,13 +186,13 @@ def _escalate(notices: dict[int, Notice], notice_ids: list[int], now: datetime.d
     done_receipts: set[int] = set()
     sent = 0
     with translation.override(settings.LANGUAGE_CODE):
-        for (notice_id, class_id), receipt_ids in receipts_of.items():
+        for (notice_id, klass_id), receipt_ids in receipts_of.items():
             notice = notices[notice_id]
-            family_ids = groups.get((notice_id, class_id), set())
+            family_ids = groups.get((notice_id, klass_id), set())
             if not family_ids:  # every family of this class has been reached by another guardian
                 done_receipts |= receipt_ids
                 continue
-            head = heads.get(class_id) if class_id else None
+            head = heads.get(klass_id) if klass_id else None
             recipients = [head] if head else school_admins.get(notice.school_id, [])
             if head and notice.priority != Priority.URGENT and in_quiet_hours(users.get(head), now):
                 continue  # waits for the next sweep after the quiet hours
@@ -205,7 +205,7 @@ def _escalate(notices: dict[int, Notice], notice_ids: list[int], now: datetime.d
             ]
             title = gettext("Not reached: %(n)d families of %(class)s — %(title)s") % {
                 "n": len(family_ids),
-                "class": class_names.get(class_id, "—") if class_id else "—",
+                "class": class_names.get(klass_id, "—") if klass_id else "—",
                 "title": notice.title,
             }
             notify(recipients, KIND_ESCALATION, title, "\n".join(lines), f"/notices/{notice_id}/progress/",

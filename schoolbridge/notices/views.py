@@ -93,7 +93,7 @@ def compose(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The recipient's view: opening it is the read receipt. Managers go to the progress page."""
-    receipt = Receipt.objects.filter(notice_id=pk, user=request.user).select_related("notice").first()
+    receipt = Receipt.objects.filter(notice_id=pk, user_id=request.user.pk or 0).select_related("notice").first()
     if receipt is None or receipt.notice.status != Status.SENT:
         notice = Notice.objects.filter(pk=pk).first()
         if notice is not None and can_manage(request.user, notice):
@@ -218,7 +218,7 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
         raise NotFound
     notice = att.notice
     allowed = can_manage(request.user, notice) or (
-        notice.status == Status.SENT and Receipt.objects.filter(notice=notice, user=request.user).exists()
+        notice.status == Status.SENT and Receipt.objects.filter(notice=notice, user_id=request.user.pk or 0).exists()
     )
     if not allowed:
         raise NotFound

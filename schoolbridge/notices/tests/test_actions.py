@@ -38,7 +38,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _send(world: World, who: str, audience: list[str], **kw: Any) -> Notice:
-    defaults = {"title": "Sports day", "body": "Bring trainers.\nhttps://example.org"}
+    defaults: dict[str, Any] = {"title": "Sports day", "body": "Bring trainers.\nhttps://example.org"}
     defaults.update(kw)
     return actions.send_notice(world.user(who), world.a.school.pk, audience=audience, **defaults)
 

@@ -107,7 +107,7 @@ def test_attachments_only_through_the_checked_view(world: World) -> None:
     )
     att = notice.attachments.get()
     ok = _client(world, "a_parent").get(f"/notices/attachments/{att.pk}/")
-    assert ok.status_code == 200 and b"".join(ok.streaming_content).startswith(b"\x89PNG")
+    assert ok.status_code == 200 and ok.getvalue().startswith(b"\x89PNG")
     assert ok["Content-Security-Policy"] == "sandbox"
     assert _client(world, "b_parent").get(f"/notices/attachments/{att.pk}/").status_code == 404
     actions.withdraw_notice(world.user("a_head"), notice.pk)
