@@ -454,34 +454,33 @@ def deliver_pending(notice_id: int, batch: int | None = None, delay: float | Non
             time.sleep(delay)
 
 
-PUSH_CONCURRENCY = 50
+PUSH_CONCURRENCY = 80
 
 
 def push_inbox(notifications: Sequence[Notification]) -> None:
     """Push freshly committed inbox rows to their users' open sockets, as the notification core's in-app
-    channel does (the notification, then the unread count), but many users at a time: a fan-out batch
-    reaches hundreds of users and one channel-layer round trip after another would make the last wait."""
+    channel does, but many users at a time (a fan-out batch reaches hundreds of users; one channel-layer
+    round trip after another would make the last of them wait): first every notification, then every
+    user's new unread count."""
     if not notifications:
         return
     layer = get_channel_layer()
     if layer is None:
         return
-    counts = notify_channels.unread_counts(n.user_id for n in notifications)
-    by_user: dict[int, list[dict[str, Any]]] = {}
-    for n in sorted(notifications, key=lambda n: n.pk):
-        by_user.setdefault(n.user_id, []).append({"type": "notify.notification", "notification": n.as_message()})
-    for uid, count in counts.items():
-        by_user.setdefault(uid, []).append({"type": "notify.unread", "count": count})
+    rows = sorted(notifications, key=lambda n: n.pk)
+    counts = notify_channels.unread_counts(n.user_id for n in rows)
 
     async def send_all() -> None:
         gate = asyncio.Semaphore(PUSH_CONCURRENCY)
 
-        async def one(uid: int, events: list[dict[str, Any]]) -> None:
+        async def one(uid: int, event: dict[str, Any]) -> None:
             async with gate:
-                for event in events:
-                    await layer.group_send(notify_channels.user_group(uid), event)
+                await layer.group_send(notify_channels.user_group(uid), event)
 
-        await asyncio.gather(*(one(uid, events) for uid, events in by_user.items()))
+        await asyncio.gather(
+            *(one(n.user_id, {"type": "notify.notification", "notification": n.as_message()}) for n in rows)
+        )
+        await asyncio.gather(*(one(uid, {"type": "notify.unread", "count": c}) for uid, c in counts.items()))
 
     async_to_sync(send_all)()
 

@@ -94,9 +94,14 @@ def _deliver_after_commit(kind: str, now: datetime.datetime, channel_names: tupl
     transaction.on_commit(deliver, robust=True)
 
 
-def _prefix(text: str) -> str:
+def _reminder_prefix() -> str:
     with translation.override(settings.LANGUAGE_CODE):
-        return gettext(text)
+        return gettext("Reminder: ")
+
+
+def _sms_prefix() -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext("Please read: ")
 
 
 def remind_in_app(notice_ids: list[int], now: datetime.datetime, first_only: bool = True) -> int:
@@ -112,7 +117,7 @@ def remind_in_app(notice_ids: list[int], now: datetime.datetime, first_only: boo
     marked = qs.update(reminded_count=F("reminded_count") + 1, last_reminded_at=now)
     if not marked:
         return 0
-    inserted = _insert_inbox(KIND_REMINDER, _prefix("Reminder: "), "last_reminded_at", notice_ids, now)
+    inserted = _insert_inbox(KIND_REMINDER, _reminder_prefix(), "last_reminded_at", notice_ids, now)
     _deliver_after_commit(KIND_REMINDER, now, ("inapp",))
     return inserted
 
@@ -126,7 +131,7 @@ def _sms(notice_ids: list[int], now: datetime.datetime) -> int:
     ).update(sms_sent_at=now)
     if not marked:
         return 0
-    inserted = _insert_inbox(KIND_SMS, _prefix("Please read: "), "sms_sent_at", notice_ids, now)
+    inserted = _insert_inbox(KIND_SMS, _sms_prefix(), "sms_sent_at", notice_ids, now)
     _deliver_after_commit(KIND_SMS, now, ("sms",))
     return inserted
 
