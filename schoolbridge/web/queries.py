@@ -34,6 +34,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from schoolbridge.access.grants import Grant
+from schoolbridge.attendance.queries import StatusInfo, today_status
 from schoolbridge.access.helpers import (
     access_student_by_id,
     can_see_guardian_contacts,
@@ -164,6 +165,7 @@ class ChildCard:
     label: str
     student: Student | None  # None when the guardianship does not include records
     notifications: list[Notification] = field(default_factory=list)
+    today: StatusInfo | None = None  # today's attendance, for children whose records are shared
 
     @property
     def name(self) -> str:
@@ -191,8 +193,8 @@ CHILD_CARD_FIELDS = (
 
 
 def guardian_home(user: Any) -> dict[str, Any]:
-    """The guardian's children and notifications: two queries (the unread count comes with the
-    notifications; it is returned as ``unread`` for the page header)."""
+    """The guardian's children, their attendance today and notifications: a constant number of queries
+    (the unread count comes with the notifications; it is returned as ``unread`` for the page header)."""
     scope = get_scope(user)
     grants = scope.grants_of("guardian")
     ids = [g.student_id for g in grants]
@@ -204,6 +206,7 @@ def guardian_home(user: Any) -> dict[str, Any]:
         .filter(id__in=ids)
         .only(*CHILD_CARD_FIELDS)
     }
+    today = today_status(visible.keys(), timezone.localdate()) if visible else {}
     notes, unread = latest_notifications_and_unread(user)
     by_school: dict[int | None, list[Notification]] = defaultdict(list)
     for n in notes:
@@ -211,7 +214,12 @@ def guardian_home(user: Any) -> dict[str, Any]:
     cards = []
     for g in grants:
         assert g.student_id is not None
-        card = ChildCard(student_id=g.student_id, label=g.label, student=visible.get(g.student_id))
+        card = ChildCard(
+            student_id=g.student_id,
+            label=g.label,
+            student=visible.get(g.student_id),
+            today=today.get(g.student_id),
+        )
         card.notifications = by_school.get(g.school_id, [])[:3]
         cards.append(card)
     general = by_school.get(None, [])[:5]

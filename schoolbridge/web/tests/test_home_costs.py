@@ -56,7 +56,7 @@ def test_guardian_bell_counts_unread_only_and_is_zero_without_notifications(worl
 def test_home_pages_query_counts(world):
     # session, user, grants, children, notifications with the unread count
     _, guardian = _home(english_client(world.user("a_parent")))
-    assert guardian <= 5
+    assert guardian <= 8  # five for the page, three for today's attendance of all children together
     # session, user, grants, subjects, classes, unread count
     _, teacher = _home(english_client(world.user("a_teacher")))
     assert teacher <= 6
@@ -91,3 +91,22 @@ def test_school_overview_counts_only_this_schools_guardians(world):
     html, _ = _home(client)
     assert '<span class="num">6</span><span class="label">Students with no bound guardian' in html
     assert '<span class="num">3</span><span class="label">Guardians with an account' in html
+
+
+def test_guardian_home_shows_todays_register_mark_without_more_queries(world):
+    from django.utils import timezone
+
+    from schoolbridge.attendance.actions import take_register
+    from schoolbridge.attendance.tests.conftest import ensure_school_day
+
+    today = ensure_school_day(world.a.school, timezone.localdate())
+    client = english_client(world.user("a_parent"))
+    html, before = _home(client)
+    assert "No arrival recorded yet" in html
+    child = world.a.students["g7c1"][0]
+    take_register(
+        world.user("a_head"), world.a.g7c1, today, exceptions={child.pk: ("absent", "")}, reason="family phoned"
+    )
+    html, after = _home(client)
+    assert "today-absent" in html and "No arrival recorded yet" not in html
+    assert after == before

@@ -27,7 +27,7 @@ def test_guardian_home_shows_a_card_per_child(world):
     html = english_client(parent).get("/").content.decode()
     assert child.person.full_name in html
     assert "第A中学" in html and "七年级1班" in html
-    assert "Not yet recorded" in html
+    assert "No arrival recorded yet" in html  # today's attendance, from the attendance app
     assert "Sports day on Friday" in html
     assert "Other school notice" not in html.split("Latest notifications")[1].split("</section>")[0]
     assert f"/children/{child.id}/" in html
