@@ -34,13 +34,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from schoolbridge.access.grants import Grant
-from schoolbridge.attendance.queries import StatusInfo, today_status
 from schoolbridge.access.helpers import (
     access_student_by_id,
     can_see_guardian_contacts,
     can_see_sensitive,
 )
 from schoolbridge.access.scope import NOTHING, Scope, get_scope
+from schoolbridge.attendance.queries import StatusInfo, today_status
 from schoolbridge.core.models import Class, Enrollment, Guardianship, Staff, Student, Subject
 from schoolbridge.notify.models import Notification
 
