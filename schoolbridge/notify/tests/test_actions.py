@@ -29,7 +29,7 @@ async def _listen(*user_ids: int) -> dict[int, str]:
     return out
 
 
-async def _drain(channel: str, first: float = 3.0, quiet: float = 0.5) -> list[dict[str, Any]]:
+async def _drain(channel: str, first: float = 5.0, quiet: float = 1.5) -> list[dict[str, Any]]:
     """Everything on the channel: waits up to `first` seconds for a first message, then until quiet."""
     layer = get_channel_layer()
     got: list[dict[str, Any]] = []
