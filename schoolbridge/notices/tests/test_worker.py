@@ -9,9 +9,12 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import Count
@@ -21,7 +24,8 @@ from schoolbridge.notices import actions
 from schoolbridge.notices.models import Receipt
 from schoolbridge.notices.tasks import fan_out_notice
 from schoolbridge.notify.models import Notification
-from schoolbridge.notify.tests.test_worker import _database_url, broker
+from schoolbridge.notify.tests.test_worker import _database_url
+from schoolbridge.notify.tests.test_worker import broker as notify_broker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,6 +44,18 @@ app.conf.update(json.loads(os.environ["TEST_CELERY_CONF"]))
 app.worker_main(["worker", "-P", "solo", "-c", "1", "--without-gossip", "--without-mingle",
                  "--without-heartbeat", "-l", "INFO"])
 """
+
+
+@contextmanager
+def broker(conf: dict[str, Any]) -> Iterator[None]:
+    """The notification tests' broker switch, plus a reset of kombu's process-wide pools on the way out:
+    closing the app's pool also closes the global pool that later eager sends would take a producer
+    from (RuntimeError: Acquire on closed pool in whichever test runs next)."""
+    try:
+        with notify_broker(conf):
+            yield
+    finally:
+        kombu.pools.reset()
 
 
 def _start_worker(var: Path, conf: dict[str, Any], name: str) -> tuple[subprocess.Popen[bytes], Path]:
