@@ -3,7 +3,6 @@ and the class register shows it."""
 
 from __future__ import annotations
 
-import datetime
 
 import pytest
 from django.utils import timezone
@@ -20,7 +19,7 @@ PDF = b"%PDF-1.7\n" + b"x" * 200
 def test_guardian_applies_head_teacher_approves(live_world, live_server_url, phone_page, browser):
     child = live_world.a.students["g7c1"][0]
     # Leave for today, so that the register of today can show it (today made a school day if it is a weekend).
-    tomorrow = ensure_school_day(live_world.a.school, timezone.localdate())
+    day = ensure_school_day(live_world.a.school, timezone.localdate())
     page = phone_page
 
     log_in(page, live_server_url, "a_parent")
@@ -32,8 +31,8 @@ def test_guardian_applies_head_teacher_approves(live_world, live_server_url, pho
     assert not page.locator("input[name=periods]").first.is_visible()
     page.check("input[name=kind][value=half_days]")
     assert page.locator("select[name=start_half]").is_visible()
-    page.fill("input[name=start_date]", tomorrow.isoformat())
-    page.fill("input[name=end_date]", tomorrow.isoformat())
+    page.fill("input[name=start_date]", day.isoformat())
+    page.fill("input[name=end_date]", day.isoformat())
     page.select_option("select[name=start_half]", "am")
     page.select_option("select[name=end_half]", "pm")
     page.select_option("select[name=reason]", "sick")
@@ -62,7 +61,7 @@ def test_guardian_applies_head_teacher_approves(live_world, live_server_url, pho
             head.click("button[name=outcome][value=approve]")
         assert f"/leave/{leave.pk}/" not in head.inner_text("main")
         # The register of the day shows the child on approved leave.
-        head.goto(f"{live_server_url}/attendance/class/{child.current_class_id}/{tomorrow.isoformat()}/")
+        head.goto(f"{live_server_url}/attendance/class/{child.current_class_id}/{day.isoformat()}/")
         assert head.locator(f"#row-{child.pk} .leave-tag").count() == 1
         classmate = live_world.a.students["g7c1"][2]
         assert head.locator(f"#row-{classmate.pk}").count() == 1
