@@ -3,7 +3,6 @@ and the class register shows it."""
 
 from __future__ import annotations
 
-
 import pytest
 from django.utils import timezone
 
