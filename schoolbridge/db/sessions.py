@@ -46,4 +46,4 @@ class SessionStore(db.SessionStore):
         if row is None:
             self._session_key = None
             return None
-        return model(session_key=key, session_data=row[0])
+        return model(session_key=key, session_data=row[0])  # type: ignore[misc]  # key is set: the row was found by it

@@ -20,6 +20,7 @@ OPTIONS["pool_size"] (default 8) bounds the idle connections kept; 0 turns the p
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from typing import Any
 
@@ -30,7 +31,7 @@ _lock = threading.Lock()
 _idle: dict[tuple[int, str], list[tuple[tuple[int, int], Any]]] = {}
 
 
-class PooledConnection(base.Database.Connection):
+class PooledConnection(sqlite3.Connection):
     """sqlite3.Connection that can carry the identity of the file it was opened on."""
 
     sb_identity: tuple[int, int] | None = None
@@ -81,7 +82,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         conn = self.connection
         key = self._pool_key() if conn is not None else None
         if key is None or self.in_atomic_block:
-            super()._close()
+            super()._close()  # type: ignore[misc]  # BaseDatabaseWrapper._close exists; the stubs omit it
             return
         try:
             if conn.in_transaction:
