@@ -7,6 +7,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from schoolbridge.core import filetypes
+
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 5
 
@@ -22,41 +24,23 @@ DOC = "application/msword"
 XLS = "application/vnd.ms-excel"
 PPT = "application/vnd.ms-powerpoint"
 
-# extension -> (content type, family of magic bytes, for OOXML the folder the archive must contain)
+# extension -> (content type, what core.filetypes must sniff from the first bytes, for OOXML the folder
+# the archive must contain)
 EXTENSIONS: dict[str, tuple[str, str, str]] = {
-    "jpg": (JPEG, "jpeg", ""),
-    "jpeg": (JPEG, "jpeg", ""),
-    "png": (PNG, "png", ""),
-    "gif": (GIF, "gif", ""),
-    "webp": (WEBP, "webp", ""),
-    "pdf": (PDF, "pdf", ""),
-    "docx": (DOCX, "zip", "word/"),
-    "xlsx": (XLSX, "zip", "xl/"),
-    "pptx": (PPTX, "zip", "ppt/"),
-    "doc": (DOC, "ole", ""),
-    "xls": (XLS, "ole", ""),
-    "ppt": (PPT, "ole", ""),
+    "jpg": (JPEG, JPEG, ""),
+    "jpeg": (JPEG, JPEG, ""),
+    "png": (PNG, PNG, ""),
+    "gif": (GIF, GIF, ""),
+    "webp": (WEBP, WEBP, ""),
+    "pdf": (PDF, PDF, ""),
+    "docx": (DOCX, filetypes.ZIP, "word/"),
+    "xlsx": (XLSX, filetypes.ZIP, "xl/"),
+    "pptx": (PPTX, filetypes.ZIP, "ppt/"),
+    "doc": (DOC, filetypes.OLE, ""),
+    "xls": (XLS, filetypes.OLE, ""),
+    "ppt": (PPT, filetypes.OLE, ""),
 }
 ACCEPT = ",".join("." + ext for ext in EXTENSIONS)
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def magic_family(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "gif"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    if head.startswith(OLE_MAGIC):
-        return "ole"
-    return None
 
 
 def _ooxml_has(upload: Any, folder: str) -> bool:
@@ -85,10 +69,10 @@ def check_upload(upload: Any) -> tuple[str | None, Any]:
         return None, _("“%(name)s” is not an allowed type (images, PDF, Word, Excel or PowerPoint files).") % {
             "name": name
         }
-    content_type, family, folder = spec
+    content_type, sniffed, folder = spec
     upload.seek(0)
-    head = upload.read(16)
+    head = upload.read(filetypes.HEAD_BYTES)
     upload.seek(0)
-    if magic_family(head) != family or (folder and not _ooxml_has(upload, folder)):
+    if filetypes.sniff_content_type(head) != sniffed or (folder and not _ooxml_has(upload, folder)):
         return None, _("“%(name)s” is not really a .%(ext)s file.") % {"name": name, "ext": ext}
     return content_type, None

@@ -190,6 +190,11 @@ def test_attachments_checked_by_extension_and_bytes(world: World) -> None:
     kinds = sorted(NoticeAttachment.objects.filter(notice=notice).values_list("content_type", flat=True))
     assert kinds[0] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert kinds[1] == "image/png"
+    old_word = SimpleUploadedFile("minutes.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64)
+    n2 = _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], title="Minutes", attachments=[old_word])
+    assert n2.attachments.get().content_type == "application/msword"
+    with pytest.raises(ValidationError):  # PNG bytes named .doc
+        _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], attachments=[SimpleUploadedFile("x.doc", PNG)])
     # A zip that is not a Word document is refused as .docx.
     other = io.BytesIO()
     with zipfile.ZipFile(other, "w") as z:
