@@ -7,7 +7,6 @@ caller's transaction; pushes and email/SMS deliveries happen only once that tran
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -23,6 +22,17 @@ TITLE_MAX = 200
 KIND_MAX = 40
 LINK_MAX = 300
 BATCH = 500
+
+
+def _after_commit(func: Any, *args: Any) -> Any:
+    """A named callback for on_commit: Django logs a failing robust callback by its __qualname__,
+    which functools.partial lacks (the log call itself would then fail and hide the real error)."""
+
+    def callback() -> None:
+        func(*args)
+
+    callback.__qualname__ = f"after_commit:{getattr(func, '__qualname__', func)}"
+    return callback
 
 
 def _user_id(recipient: Any) -> int:
@@ -115,7 +125,7 @@ def notify(
                 Notification.objects.filter(user_id__in=user_ids, created_at=now, kind=kind, title=title)
             )
         for channel in selected:
-            transaction.on_commit(functools.partial(channel.deliver, list(created)), robust=True)
+            transaction.on_commit(_after_commit(channel.deliver, list(created)), robust=True)
     return created
 
 
@@ -129,7 +139,7 @@ def mark_read(user: Any, ids: Iterable[int]) -> int:
             read_at=timezone.now()
         )
         if changed:
-            transaction.on_commit(functools.partial(channel_registry.push_unread, [user.pk]), robust=True)
+            transaction.on_commit(_after_commit(channel_registry.push_unread, [user.pk]), robust=True)
     return changed
 
 
@@ -140,5 +150,5 @@ def mark_all_read(user: Any) -> int:
     with transaction.atomic():
         changed = Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
         if changed:
-            transaction.on_commit(functools.partial(channel_registry.push_unread, [user.pk]), robust=True)
+            transaction.on_commit(_after_commit(channel_registry.push_unread, [user.pk]), robust=True)
     return changed

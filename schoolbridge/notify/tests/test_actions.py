@@ -218,3 +218,18 @@ def test_anonymous_reads_nothing(world: Any) -> None:
 
     assert actions.mark_all_read(AnonymousUser()) == 0
     assert unread_count(AnonymousUser()) == 0 and latest(AnonymousUser()) == []
+
+
+def test_a_failing_delivery_after_commit_is_logged_by_name_and_spares_the_caller(
+    world: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    from schoolbridge.notify import channels as channel_registry
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("gateway down")
+
+    monkeypatch.setattr(channel_registry.get_channel("inapp"), "deliver", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = actions.notify([world.user("a_parent")], "k", "still stored")
+    assert Notification.objects.filter(pk=rows[0].pk).exists()
+    assert any("gateway down" in r.getMessage() or "gateway down" in str(r.exc_info) for r in caplog.records)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import pytest
 from django.db import connection, transaction
 
@@ -58,6 +59,7 @@ def broker(conf: dict[str, Any]) -> Iterator[None]:
         app._pool = None
         if "amqp" in app.__dict__:
             app.__dict__["amqp"]._producer_pool = None
+        kombu.pools.reset()  # kombu's process-wide pools too, or later sends find a closed pool
 
     app.conf.update(conf, task_always_eager=False)
     reset_pools()
@@ -70,7 +72,9 @@ def broker(conf: dict[str, Any]) -> Iterator[None]:
 
 @contextmanager
 def worker(var: Path, conf: dict[str, Any], extra_env: dict[str, str]) -> Iterator[Path]:
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "EMAIL_BACKEND"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL", "EMAIL_BACKEND"}
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="schoolbridge.settings",
         SCHOOLBRIDGE_VAR=str(var),
@@ -83,7 +87,9 @@ def worker(var: Path, conf: dict[str, Any], extra_env: dict[str, str]) -> Iterat
     )
     log = var / "worker.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", WORKER_BOOT], env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER_BOOT], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
         try:
             yield log
         finally:
@@ -101,10 +107,14 @@ def _wait_for(predicate: Any, log: Path, timeout: float = 45) -> None:
         if predicate():
             return
         time.sleep(0.2)
-    raise AssertionError("worker did not execute the task in time; worker log:\n" + log.read_text(errors="replace"))
+    raise AssertionError(
+        "worker did not execute the task in time; worker log:\n" + log.read_text(errors="replace")
+    )
 
 
-def _deliver_through_real_worker(live_world: Any, tmp_path: Path, conf: dict[str, Any], env: dict[str, str]) -> None:
+def _deliver_through_real_worker(
+    live_world: Any, tmp_path: Path, conf: dict[str, Any], env: dict[str, str]
+) -> None:
     parent = live_world.user("a_parent")
     parent.email = "parent@example.org"
     parent.save()
@@ -117,7 +127,11 @@ def _deliver_through_real_worker(live_world: Any, tmp_path: Path, conf: dict[str
 
             def delivered() -> bool:
                 n = Notification.objects.get(pk=row.pk)
-                return n.texted_at is not None and n.emailed_at is not None and (var / "sms" / "outbox.jsonl").exists()
+                return (
+                    n.texted_at is not None
+                    and n.emailed_at is not None
+                    and (var / "sms" / "outbox.jsonl").exists()
+                )
 
             _wait_for(delivered, log)
             # The mail file is written by the same task run; give the filesystem a moment.
