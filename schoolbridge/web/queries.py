@@ -449,7 +449,13 @@ def district_home(user: Any, grant: Grant) -> dict[str, Any]:
         .values("id", "name", "code", "n_students", "n_classes", "n_staff")
     )
     totals = {k: sum(s[k] for s in schools) for k in ("n_students", "n_classes", "n_staff")}
-    return {"schools": schools, "totals": totals, "district_label": grant.label}
+    return {
+        "schools": schools,
+        "totals": totals,
+        "district_label": grant.label,
+        # Only a district role that manages schools gets the management link (an officer sees counts only).
+        "can_manage": get_scope(user).allows_any("school.manage"),
+    }
 
 
 # --- Student home and the child page ---------------------------------------------------------

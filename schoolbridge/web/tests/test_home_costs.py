@@ -110,3 +110,13 @@ def test_guardian_home_shows_todays_register_mark_without_more_queries(world):
     html, after = _home(client)
     assert "today-absent" in html and "No arrival recorded yet" not in html
     assert after == before
+
+
+def test_district_management_link_only_for_roles_that_manage(world):
+    from schoolbridge.testing.auth import login_verified
+
+    officer = english_client(world.user("district_officer"))
+    assert "District management" not in officer.get("/").content.decode()
+    admin = english_client(world.user("district_admin"))
+    login_verified(admin, world.user("district_admin"))
+    assert "District management" in admin.get("/").content.decode()
