@@ -16,6 +16,7 @@ from schoolbridge.api_support.auth import API_AUTH
 from schoolbridge.api_support.errors import error_payload, install_error_handlers
 from schoolbridge.api_support.throttle import ApiRateThrottle
 from schoolbridge.attendance.api import router as attendance_router
+from schoolbridge.conversations.api import router as conversations_router
 from schoolbridge.core.api import router as core_router
 from schoolbridge.core.errors import Refused
 from schoolbridge.grades.api import router as grades_router
@@ -65,6 +66,7 @@ api.add_router("/notifications", notify_router)
 api.add_router("/leave", leave_router)
 api.add_router("/attendance", attendance_router)
 api.add_router("/grades", grades_router)
+api.add_router("/messages", conversations_router)
 
 # Anything else under /api/v1/ is a JSON 404, not the site's HTML page.
 _fallback = Router(auth=None)
