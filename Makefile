@@ -32,6 +32,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/seed.py
 	$(PY) bench/pages.py --scale small
+	$(PY) bench/gate_ingest.py --scale small
+	$(PY) bench/fanout.py --scale small
 
 clean:
 	rm -rf var/test*.sqlite3* var/broker
