@@ -3,13 +3,16 @@ replies, moderation and export. Views are thin: forms shape input, actions valid
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -173,10 +176,55 @@ def thread_after(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "conversations/_messages.html", context)
 
 
+class RangeNotSatisfiable(ValueError):
+    """No byte of the requested range lies in the file (answer 416)."""
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte positions asked for by a single-range `Range` header (RFC 9110),
+    RangeNotSatisfiable when no byte of it lies in the file, or None when the header is absent, malformed
+    or asks for several ranges (then the whole file is the answer)."""
+    match = _RANGE.match((header or "").strip().replace(" ", ""))
+    if match is None:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # a suffix: the final N bytes
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise RangeNotSatisfiable
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None  # invalid: ignored
+    if start >= size:
+        raise RangeNotSatisfiable
+    return start, min(end, size - 1)
+
+
+def _private(response: HttpResponseBase, att: Attachment) -> HttpResponseBase:
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = f'"{att.sha256}"'
+    if not att.is_audio:
+        response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
 @login_required
 @require_GET
-def attachment(request: HttpRequest, pk: int) -> FileResponse:
-    """An attachment or voice note, only for those who may see its thread. Never public media."""
+def attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """An attachment or voice note, only for those who may see its thread. Never public media.
+
+    Honours a single byte range (Safari plays <audio> only from a server that does): 206 with
+    Content-Range, 416 when the range lies outside the file, otherwise (no, several or malformed
+    ranges, or an If-Range that no longer matches) the whole file."""
     att = Attachment.objects.filter(
         pk=pk, message__thread__in=permissions.visible_threads(request.user).values("pk")
     ).first()
@@ -186,12 +234,29 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
         handle = att.file.open("rb")
     except FileNotFoundError:
         raise NotFound from None
-    response = FileResponse(handle, content_type=att.content_type, filename=att.original_name)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    if not att.is_audio:
-        response["Content-Security-Policy"] = "sandbox"
-    return response
+    size = att.file.size
+    if_range = request.headers.get("If-Range")
+    try:
+        wanted = byte_range(request.headers.get("Range", ""), size)
+    except RangeNotSatisfiable:
+        wanted = None
+        if if_range is None or if_range.strip() == f'"{att.sha256}"':
+            handle.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return _private(response, att)
+    if wanted is not None and if_range is not None and if_range.strip() != f'"{att.sha256}"':
+        wanted = None
+    if wanted is None:
+        return _private(FileResponse(handle, content_type=att.content_type, filename=att.original_name), att)
+    first, last = wanted
+    with handle:
+        handle.seek(first)
+        data = handle.read(last - first + 1)
+    response = HttpResponse(data, status=206, content_type=att.content_type)
+    response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Content-Disposition"] = content_disposition_header(False, att.original_name) or "inline"
+    return _private(response, att)
 
 
 @login_required

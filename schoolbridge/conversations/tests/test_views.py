@@ -175,3 +175,72 @@ def test_pages_render_for_every_role(world, name):
     c = login(world, name)
     assert c.get("/messages/").status_code == 200
     assert c.get("/messages/qa/").status_code in (200, 302)
+
+
+# --------------------------------------------------------------------------- byte ranges (Safari's <audio>)
+
+
+def _voice_attachment(world):
+    voice = OGG + bytes(range(100))
+    new_thread(world, voice=SimpleUploadedFile("voice-note.ogg", voice, "audio/ogg"))
+    return Attachment.objects.get(), voice
+
+
+def test_byte_range_parsing():
+    from schoolbridge.conversations.views import RangeNotSatisfiable, byte_range
+
+    assert byte_range("bytes=0-1", 10) == (0, 1)
+    assert byte_range("bytes=5-", 10) == (5, 9)
+    assert byte_range("bytes=-3", 10) == (7, 9)
+    assert byte_range("bytes=-30", 10) == (0, 9)
+    assert byte_range("bytes=8-100", 10) == (8, 9)
+    for ignored in ["", "bytes=", "bytes=-", "items=0-1", "bytes=0-1,4-5", "bytes=5-2", "bytes=a-b"]:
+        assert byte_range(ignored, 10) is None, ignored
+    for bad in ["bytes=10-", "bytes=10-20", "bytes=-0"]:
+        with pytest.raises(RangeNotSatisfiable):
+            byte_range(bad, 10)
+
+
+def test_voice_note_ranges_206_416_and_full(world):
+    att, voice = _voice_attachment(world)
+    url = f"/messages/attachments/{att.pk}/"
+    teacher = login(world, "a_head")
+
+    r = teacher.get(url, headers={"Range": "bytes=0-1"})
+    assert r.status_code == 206 and r.content == voice[:2]
+    assert r["Content-Range"] == f"bytes 0-1/{len(voice)}" and r["Content-Length"] == "2"
+    assert r["Content-Type"] == "audio/ogg" and r["Cache-Control"] == "private, no-store"
+    assert r["Accept-Ranges"] == "bytes" and r["X-Content-Type-Options"] == "nosniff"
+
+    r = teacher.get(url, headers={"Range": "bytes=-10"})
+    assert r.status_code == 206 and r.content == voice[-10:]
+    assert r["Content-Range"] == f"bytes {len(voice) - 10}-{len(voice) - 1}/{len(voice)}"
+
+    r = teacher.get(url, headers={"Range": f"bytes={len(voice)}-"})
+    assert r.status_code == 416 and r["Content-Range"] == f"bytes */{len(voice)}" and r.content == b""
+    assert r["Cache-Control"] == "private, no-store"
+
+    full = teacher.get(url)
+    assert full.status_code == 200 and b"".join(full.streaming_content) == voice
+    assert full["Accept-Ranges"] == "bytes" and full["Cache-Control"] == "private, no-store"
+    several = teacher.get(url, headers={"Range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and b"".join(several.streaming_content) == voice
+
+    # If-Range: a matching validator gets the range, a stale one the whole file.
+    r = teacher.get(url, headers={"Range": "bytes=2-3", "If-Range": full["ETag"]})
+    assert r.status_code == 206 and r.content == voice[2:4]
+    r = teacher.get(url, headers={"Range": "bytes=2-3", "If-Range": '"stale"'})
+    assert r.status_code == 200
+
+    # The access check comes first: an outsider's range request is the same 404 as a missing file.
+    outsider = login(world, "teacher_parent")
+    hidden = outsider.get(url, headers={"Range": "bytes=0-1"})
+    missing = outsider.get("/messages/attachments/999999/", headers={"Range": "bytes=0-1"})
+    assert hidden.status_code == missing.status_code == 404 and hidden.content == missing.content
+
+
+def test_image_range_keeps_the_sandbox(world):
+    new_thread(world, attachments=[SimpleUploadedFile("photo.png", PNG, "image/png")])
+    att = Attachment.objects.get()
+    r = login(world, "a_parent").get(f"/messages/attachments/{att.pk}/", headers={"Range": "bytes=0-7"})
+    assert r.status_code == 206 and r.content == PNG[:8] and r["Content-Security-Policy"] == "sandbox"
