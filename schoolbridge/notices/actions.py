@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
@@ -41,6 +42,7 @@ from .models import (
     Notice,
     NoticeAttachment,
     NoticeAudience,
+    NoticeGroup,
     NoticeTemplate,
     NoticeVersion,
     Priority,
@@ -49,7 +51,18 @@ from .models import (
     ReminderPolicy,
     Status,
 )
-from .permissions import can_edit_library, can_manage, reach, sending_schools
+from .permissions import (
+    Reach,
+    can_edit_group,
+    can_edit_library,
+    can_manage,
+    members_in_reach,
+    reach,
+    sending_schools,
+    visible_groups,
+)
+
+User = get_user_model()
 
 TITLE_MAX = 120
 BODY_MAX = 5000
@@ -156,11 +169,55 @@ def _check_audience(actor: Any, school_id: int, audience: list[tuple[str, int]],
     r = reach(actor, school_id)
     families = {pk for kind, pk in audience if kind == AudienceKind.GUARDIANS}
     allowed_families = r.family_ids(families)
+    group_ids = {pk for kind, pk in audience if kind == AudienceKind.GROUP}
+    if group_ids:
+        groups = {g.pk: g for g in visible_groups(actor, school_id).filter(pk__in=group_ids)}
+        if set(groups) != group_ids:
+            errors.add("audience", _("The chosen recipients are not valid."))
+            return
+        for group in groups.values():
+            _check_group_reach(r, group, errors)
     for kind, pk in audience:
+        if kind == AudienceKind.GROUP:
+            continue
         ok = pk in allowed_families if kind == AudienceKind.GUARDIANS else r.allows(kind, pk)
         if not ok:
             errors.add("audience", _("You cannot send notices to some of the chosen recipients."))
             return
+
+
+def _group_members(group_ids: Iterable[int]) -> dict[int, tuple[set[int], set[int]]]:
+    """group id -> (student ids, guardian account ids), in two queries."""
+    out: dict[int, tuple[set[int], set[int]]] = {pk: (set(), set()) for pk in group_ids}
+    for gid, sid in NoticeGroup.students.through.objects.filter(noticegroup_id__in=out).values_list(
+        "noticegroup_id", "student_id"
+    ):
+        out[gid][0].add(sid)
+    for gid, uid in NoticeGroup.guardians.through.objects.filter(noticegroup_id__in=out).values_list(
+        "noticegroup_id", "user_id"
+    ):
+        out[gid][1].add(uid)
+    return out
+
+
+def _check_group_reach(r: Reach, group: NoticeGroup, errors: Errors) -> None:
+    """Refuse a group that is empty or has members beyond the sender's reach (named in the error)."""
+    students, users = _group_members([group.pk])[group.pk]
+    if not students and not users:
+        errors.add("audience", _("The group “%(group)s” has no members.") % {"group": group.name})
+        return
+    ok_students, ok_users = members_in_reach(r, students, users)
+    beyond = [str(s) for s in Student.objects.filter(pk__in=students - ok_students).select_related("person")]
+    beyond += [str(u) for u in User.objects.filter(pk__in=users - ok_users).select_related("person")]
+    if beyond:
+        errors.add(
+            "audience",
+            _(
+                "The group “%(group)s” includes families you cannot send notices to: %(names)s. "
+                "Edit the group or choose another audience."
+            )
+            % {"group": group.name, "names": "、".join(sorted(beyond))},
+        )
 
 
 def _check_files(files: Sequence[Any], errors: Errors) -> list[tuple[Any, str]]:
@@ -207,6 +264,7 @@ def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, i
     grade_ids: list[int] = []
     class_ids: list[int] = []
     student_ids: list[int] = []
+    group_ids: list[int] = []
     whole = staff = False
     for kind, target in notice.audiences.values_list("kind", "target_id"):
         if kind == AudienceKind.SCHOOL:
@@ -219,10 +277,24 @@ def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, i
             class_ids.append(target)
         elif kind == AudienceKind.GUARDIANS:
             student_ids.append(target)
+        elif kind == AudienceKind.GROUP:
+            group_ids.append(target)
     out: dict[int, tuple[bool, set[tuple[int, int | None]]]] = {}
     from django.db.models import Q
 
     q = Q(pk__in=[])
+    if group_ids and not whole:
+        # A group's members, as of now and within the author's reach as of now.
+        members = _group_members(
+            NoticeGroup.objects.filter(pk__in=group_ids, school_id=notice.school_id).values_list("pk", flat=True)
+        )
+        r = reach(notice.author, notice.school_id)
+        ok_students, ok_users = members_in_reach(
+            r, set().union(*(m[0] for m in members.values())), set().union(*(m[1] for m in members.values()))
+        )
+        student_ids.extend(ok_students)
+        if ok_users:
+            q |= Q(r.student_q("student__"), guardian__person__user_id__in=ok_users)
     if whole:
         q = Q()
     else:
@@ -232,7 +304,7 @@ def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, i
             q |= Q(student__current_class_id__in=class_ids)
         if student_ids:
             q |= Q(student_id__in=student_ids)
-    if whole or grade_ids or class_ids or student_ids:
+    if whole or grade_ids or class_ids or student_ids or group_ids:
         rows = Guardianship.objects.filter(
             q,
             student__school_id=notice.school_id,
@@ -702,6 +774,101 @@ def delete_template(actor: Any, template_id: Any) -> None:
     template.delete()
 
 
+# --------------------------------------------------------------------------- custom groups
+
+GROUP_NAME_MAX = 80
+GROUP_MAX_MEMBERS = 2000
+
+
+def _group_snapshot(group: NoticeGroup) -> dict[str, Any]:
+    out = snapshot(group, ("school", "owner", "name", "shared"))
+    members = _group_members([group.pk])[group.pk]
+    out["students"] = sorted(members[0])
+    out["guardians"] = sorted(members[1])
+    return out
+
+
+def _ids(raw: Iterable[Any]) -> set[int] | None:
+    out = set()
+    for item in raw:
+        pk = _pk(item)
+        if pk is None:
+            return None
+        out.add(pk)
+    return out
+
+
+@transaction.atomic
+def save_group(
+    actor: Any,
+    school_id: Any,
+    *,
+    name: str,
+    students: Iterable[Any] = (),
+    guardians: Iterable[Any] = (),
+    shared: bool = False,
+    group_id: Any = None,
+) -> NoticeGroup:
+    """Create (or, with group_id, edit) a custom group of families and guardian accounts within reach."""
+    pk = _pk(school_id)
+    if pk is None or pk not in {s.pk for s in sending_schools(actor)}:
+        raise NotFound
+    group: NoticeGroup | None = None
+    before = None
+    if group_id is not None:
+        gid = _pk(group_id)
+        group = NoticeGroup.objects.select_for_update().filter(pk=gid or 0, school_id=pk).first()
+        if group is None or not can_edit_group(actor, group):
+            raise NotFound
+        before = _group_snapshot(group)
+    errors = Errors()
+    name = " ".join(str(name or "").split())
+    if not name:
+        errors.add("name", _("Give the group a name."))
+    elif len(name) > GROUP_NAME_MAX:
+        errors.add("name", _("Keep the name under %(n)d characters.") % {"n": GROUP_NAME_MAX})
+    student_ids = _ids(students)
+    user_ids = _ids(guardians)
+    if student_ids is None or user_ids is None:
+        errors.add("members", _("The chosen members are not valid."))
+    elif not student_ids and not user_ids:
+        errors.add("members", _("Choose at least one family or guardian."))
+    elif len(student_ids) + len(user_ids) > GROUP_MAX_MEMBERS:
+        errors.add("members", _("A group has at most %(n)d members.") % {"n": GROUP_MAX_MEMBERS})
+    else:
+        ok_students, ok_users = members_in_reach(reach(actor, pk), student_ids, user_ids)
+        if ok_students != student_ids or ok_users != user_ids:
+            errors.add("members", _("You can only add families of your own classes."))
+    errors.raise_if_any()
+    assert student_ids is not None and user_ids is not None
+    now = timezone.now()
+    if group is None:
+        school = School.objects.get(pk=pk)
+        group = NoticeGroup.objects.create(
+            district_id=school.district_id, school=school, owner=actor, name=name, shared=bool(shared),
+            created_at=now, updated_at=now,
+        )
+    else:
+        group.name = name
+        group.shared = bool(shared)
+        group.updated_at = now
+        group.save(update_fields=["name", "shared", "updated_at"])
+    group.students.set(student_ids)
+    group.guardians.set(user_ids)
+    record(actor, "notice.group.edit" if before else "notice.group.add", group, before, _group_snapshot(group))
+    return group
+
+
+@transaction.atomic
+def delete_group(actor: Any, group_id: Any) -> None:
+    pk = _pk(group_id)
+    group = NoticeGroup.objects.filter(pk=pk or 0).first()
+    if group is None or not can_edit_group(actor, group):
+        raise NotFound
+    record(actor, "notice.group.delete", group, _group_snapshot(group), None)
+    group.delete()
+
+
 DEFAULT_POLICY = {"remind_after_hours": 4, "sms_after_hours": 24, "escalate_after_hours": 48}
 
 
@@ -737,6 +904,8 @@ def set_policy(actor: Any, school_id: Any, **data: Any) -> ReminderPolicy:
 
 __all__ = [
     "confirm",
+    "delete_group",
+    "save_group",
     "current_policy",
     "delete_template",
     "deliver_pending",

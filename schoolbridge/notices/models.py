@@ -37,6 +37,7 @@ class AudienceKind(models.TextChoices):
     CLASS = "class", _("class")
     GUARDIANS = "guardians", _("selected families")
     STAFF = "staff", _("staff")
+    GROUP = "group", _("custom group")
 
 
 class Notice(models.Model):
@@ -99,7 +100,8 @@ class Notice(models.Model):
 class NoticeAudience(models.Model):
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="audiences")
     kind = models.CharField(max_length=12, choices=AudienceKind.choices)
-    # school/staff: the school id; grade: a GradeLevel id; class: a Class id; guardians: a Student id (the family).
+    # school/staff: the school id; grade: a GradeLevel id; class: a Class id; guardians: a Student id (the family);
+    # group: a NoticeGroup id (resolved to its members when the notice is sent).
     target_id = models.BigIntegerField()
 
     class Meta:
@@ -268,3 +270,31 @@ class NoticeStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id} @ {self.at:%Y-%m-%d %H:%M}: {self.read}/{self.recipients}"
+
+
+class NoticeGroup(models.Model):
+    """A custom audience: chosen families (students) and/or guardian accounts, kept by its owner.
+
+    Personal groups are seen by their owner only; shared groups by every sender of the school. Members
+    are resolved when a notice is sent, and only within the sender's reach at that moment.
+    """
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="notice_groups")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_groups")
+    name = models.CharField(_("group name"), max_length=80)
+    shared = models.BooleanField(_("shared with the school"), default=False)
+    students = models.ManyToManyField(Student, blank=True, related_name="+", verbose_name=_("families"))
+    guardians = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("guardian accounts")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notice group")
+        ordering = ["name", "pk"]
+        indexes = [models.Index(fields=["school", "shared"]), models.Index(fields=["owner", "school"])]
+
+    def __str__(self) -> str:
+        return self.name

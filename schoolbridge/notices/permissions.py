@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schoolbridge.access.scope import get_scope
-from schoolbridge.core.models import Class, GradeLevel, School, Student
+from django.db.models import Q, QuerySet
 
-from .models import AudienceKind, Notice
+from schoolbridge.access.scope import get_scope
+from schoolbridge.core.models import Class, GradeLevel, Guardianship, School, Student
+
+from .models import AudienceKind, Notice, NoticeGroup
 
 ADMIN_ROLES = ("school_admin", "principal")
 
@@ -49,6 +51,40 @@ class Reach:
         if not self.whole_school:
             qs = qs.filter(current_class_id__in=self.class_ids)
         return set(qs.values_list("pk", flat=True))
+
+    def student_q(self, prefix: str = "") -> Q:
+        """Students (families) within reach, as a filter on a model reaching Student through ``prefix``."""
+        q = Q(**{f"{prefix}school_id": self.school_id, f"{prefix}status": Student.Status.ENROLLED})
+        if not self.whole_school:
+            q &= Q(**{f"{prefix}current_class_id__in": self.class_ids})
+        return q
+
+    def guardian_user_ids(self, user_ids: set[int]) -> set[int]:
+        """The given accounts that are guardians of at least one family within reach."""
+        if not user_ids:
+            return set()
+        return set(
+            Guardianship.objects.filter(self.student_q("student__"), guardian__person__user_id__in=user_ids)
+            .values_list("guardian__person__user_id", flat=True)
+            .distinct()
+        )
+
+
+def visible_groups(user: Any, school_id: int) -> QuerySet[NoticeGroup]:
+    """Custom groups the user may address in a school: their own, and the school's shared groups."""
+    return NoticeGroup.objects.filter(Q(owner_id=getattr(user, "pk", None) or 0) | Q(shared=True), school_id=school_id)
+
+
+def can_edit_group(user: Any, group: NoticeGroup) -> bool:
+    """The owner, or (for a shared group) a school administrator / principal."""
+    if group.owner_id == getattr(user, "pk", None):
+        return True
+    return group.shared and can_edit_library(user, group.school_id)
+
+
+def members_in_reach(r: Reach, student_ids: set[int], user_ids: set[int]) -> tuple[set[int], set[int]]:
+    """(students, guardian accounts) among the given members that are within reach."""
+    return r.family_ids(student_ids), r.guardian_user_ids(user_ids)
 
 
 def sending_schools(user: Any) -> list[School]:
