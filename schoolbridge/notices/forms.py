@@ -9,10 +9,10 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from schoolbridge.core.models import Class, GradeLevel, School, Student
+from schoolbridge.core.models import Class, GradeLevel, Guardianship, School, Student
 
 from .files import ACCEPT
-from .models import Priority
+from .models import NoticeGroup, Priority
 from .permissions import Reach
 
 MAX_FAMILY_CHOICES = 400
@@ -123,7 +123,7 @@ class ComposeForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args: Any, schools: list[School], reach: Reach | None, school: School | None,
-                 **kwargs: Any) -> None:
+                 groups: list[NoticeGroup] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
         if len(schools) == 1:
@@ -131,8 +131,9 @@ class ComposeForm(forms.Form):
         if not self.is_bound and not self.initial.get("idempotency_key"):
             self.initial["idempotency_key"] = uuid.uuid4().hex
         if reach is not None and school is not None:
-            groups, families = audience_choices(reach, school)
-            cast(forms.ChoiceField, self.fields["audience"]).choices = groups
+            groups_, families = audience_choices(reach, school)
+            groups_ += [(f"group:{g.pk}", str(_("Group: %(name)s") % {"name": g.name})) for g in groups or []]
+            cast(forms.ChoiceField, self.fields["audience"]).choices = groups_
             cast(forms.ChoiceField, self.fields["families"]).choices = families
         if not cast(forms.ChoiceField, self.fields["families"]).choices:
             del self.fields["families"]
@@ -198,3 +199,51 @@ class PolicyForm(forms.Form):
         label=_("List of unreached families to the head teacher after (hours)"), min_value=0, max_value=720,
         help_text=_("0 turns this step off."),
     )
+
+
+def _full_name(family: str, given: str) -> str:
+    """As Person.full_name, from the two columns."""
+    if family.isascii() and given.isascii():
+        return f"{given} {family}".strip()
+    return f"{family}{given}"
+
+
+def guardian_choices(reach: Reach, limit: int = MAX_FAMILY_CHOICES) -> list[tuple[str, str]]:
+    """Guardian accounts of the families within reach, labelled with their children."""
+    rows = (
+        Guardianship.objects.filter(reach.student_q("student__"), guardian__person__user__isnull=False)
+        .order_by("student__current_class__grade__order", "student__current_class__name", "student__student_number")
+        .values_list("guardian__person__user_id", "guardian__person__family_name", "guardian__person__given_name",
+                     "student__person__family_name", "student__person__given_name")[: limit * 3]
+    )
+    labels: dict[int, tuple[str, list[str]]] = {}
+    for uid, gf, gg, sf, sg in rows:
+        entry = labels.setdefault(uid, (_full_name(gf, gg), []))
+        entry[1].append(_full_name(sf, sg))
+    return [
+        (str(uid), str(_("%(guardian)s (guardian of %(children)s)") % {"guardian": g, "children": "、".join(kids)}))
+        for uid, (g, kids) in list(labels.items())[:limit]
+    ]
+
+
+class GroupForm(forms.Form):
+    school = forms.TypedChoiceField(label=_("School"), coerce=int)
+    name = forms.CharField(label=_("Group name"), max_length=80)
+    shared = forms.BooleanField(label=_("Share with the school's other senders"), required=False)
+    students = forms.MultipleChoiceField(
+        label=_("Families"), widget=forms.CheckboxSelectMultiple, required=False
+    )
+    guardians = forms.MultipleChoiceField(
+        label=_("Guardian accounts"), widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args: Any, schools: list[School], reach: Reach, school: School, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
+        if len(schools) == 1:
+            self.fields["school"].widget = forms.HiddenInput()
+        _groups, families = audience_choices(reach, school)
+        cast(forms.ChoiceField, self.fields["students"]).choices = [
+            (cls, [(value.split(":", 1)[1], label) for value, label in options]) for cls, options in families
+        ]
+        cast(forms.ChoiceField, self.fields["guardians"]).choices = guardian_choices(reach)

@@ -18,9 +18,9 @@ from schoolbridge.access.helpers import NotFound, _pk
 from schoolbridge.core.models import School
 
 from . import actions, queries
-from .forms import ComposeForm, ConfirmForm, EditForm, PolicyForm, TemplateForm, add_action_errors
-from .models import Notice, NoticeAttachment, NoticeTemplate, Receipt, Status
-from .permissions import can_edit_library, can_manage, reach, sending_schools
+from .forms import ComposeForm, ConfirmForm, EditForm, GroupForm, PolicyForm, TemplateForm, add_action_errors
+from .models import Notice, NoticeAttachment, NoticeGroup, NoticeTemplate, Receipt, Status
+from .permissions import can_edit_group, can_edit_library, can_manage, reach, sending_schools, visible_groups
 
 
 def _notice(pk: Any) -> Notice:
@@ -66,7 +66,8 @@ def compose(request: HttpRequest) -> HttpResponse:
             initial.update(title=t.title, body=t.body, confirmation_required=t.confirmation_required)
     r = reach(request.user, school.pk)
     form = ComposeForm(
-        request.POST or None, request.FILES or None, initial=initial, schools=schools, reach=r, school=school
+        request.POST or None, request.FILES or None, initial=initial, schools=schools, reach=r, school=school,
+        groups=list(visible_groups(request.user, school.pk)),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -287,3 +288,66 @@ def policy(request: HttpRequest, school_id: int) -> HttpResponse:
             return redirect("notices:policy", school_id=school.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "notices/policy.html", {"form": form, "school": school}, status=status)
+
+
+def _group_page(request: HttpRequest, group: NoticeGroup | None) -> HttpResponse:
+    schools = sending_schools(request.user)
+    if not schools:
+        raise NotFound
+    if group is not None:
+        schools = [s for s in schools if s.pk == group.school_id]
+        if not schools:
+            raise NotFound
+    wanted = _pk(request.POST.get("school") or request.GET.get("school"))
+    school = next((s for s in schools if s.pk == wanted), schools[0])
+    initial: dict[str, Any] = {"school": school.pk}
+    if group is not None:
+        initial.update(
+            name=group.name,
+            shared=group.shared,
+            students=[str(pk) for pk in group.students.values_list("pk", flat=True)],
+            guardians=[str(pk) for pk in group.guardians.values_list("pk", flat=True)],
+        )
+    form = GroupForm(request.POST or None, initial=initial, schools=schools, reach=reach(request.user, school.pk),
+                     school=school)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            actions.save_group(
+                request.user, school.pk, name=d["name"], shared=d["shared"], students=d["students"],
+                guardians=d["guardians"], group_id=group.pk if group else None,
+            )
+        except ValidationError as exc:
+            add_action_errors(form, exc)
+        else:
+            messages.success(request, _("The group was saved."))
+            return redirect("notices:groups")
+    rows = []
+    if group is None:
+        for s in schools:
+            for g in visible_groups(request.user, s.pk).select_related("owner__person"):
+                rows.append({"g": g, "school": s, "editable": can_edit_group(request.user, g)})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "notices/groups.html", {"form": form, "rows": rows, "group": group}, status=status)
+
+
+@login_required
+def groups(request: HttpRequest) -> HttpResponse:
+    """The custom groups the user may address, and a form for a new one."""
+    return _group_page(request, None)
+
+
+@login_required
+def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    group = NoticeGroup.objects.filter(pk=_pk(pk) or 0).first()
+    if group is None or not can_edit_group(request.user, group):
+        raise NotFound
+    return _group_page(request, group)
+
+
+@login_required
+@require_POST
+def delete_group(request: HttpRequest, pk: int) -> HttpResponse:
+    actions.delete_group(request.user, pk)
+    messages.success(request, _("The group was deleted."))
+    return redirect("notices:groups")

@@ -120,3 +120,63 @@ def test_members_are_resolved_when_a_scheduled_notice_goes_out(
         assert actions.dispatch_due(now=at + datetime.timedelta(seconds=1)) == 1
     users = set(Receipt.objects.filter(notice=notice).values_list("user_id", flat=True))
     assert users == {world.user("a_parent").pk, world.user("a_parent_norec").pk}
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _client(world: World, username: str) -> Any:
+    from django.test import Client
+
+    from schoolbridge.web.tests.helpers import verified_client
+
+    if username in ("a_admin", "a_principal"):
+        return verified_client(world.user(username))
+    c = Client()
+    c.force_login(world.user(username))
+    return c
+
+
+def test_the_group_page_creates_edits_and_compose_offers_the_group(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    c = _client(world, "a_head")
+    page = c.get("/notices/groups/").content.decode()
+    first, other = world.a.students["g7c1"][0], world.a.students["g7c2"][0]
+    norec = world.user("a_parent_norec")
+    assert f'value="{first.pk}"' in page and f'value="{norec.pk}"' in page
+    assert "七年级2班" not in page  # only the head teacher's own class
+    bad = c.post("/notices/groups/", {"school": world.a.school.pk, "name": "", "students": [str(first.pk)]})
+    assert bad.status_code == 400 and "errorlist" in bad.content.decode()
+    forged = c.post("/notices/groups/", {"school": world.a.school.pk, "name": "x", "students": [str(other.pk)]})
+    assert forged.status_code == 400 and NoticeGroup.objects.count() == 0
+    r = c.post(
+        "/notices/groups/",
+        {"school": world.a.school.pk, "name": "Choir", "students": [str(first.pk)], "guardians": [str(norec.pk)]},
+    )
+    assert r.status_code == 302
+    group = NoticeGroup.objects.get()
+    assert group.owner == world.user("a_head") and not group.shared
+    edit = c.get(f"/notices/groups/{group.pk}/").content.decode()
+    assert "Choir" in edit
+    r = c.post(
+        f"/notices/groups/{group.pk}/",
+        {"school": world.a.school.pk, "name": "Choir 2", "shared": "on", "students": [str(first.pk)]},
+    )
+    assert r.status_code == 302
+    group.refresh_from_db()
+    assert group.name == "Choir 2" and group.shared and list(group.guardians.all()) == []
+    assert _client(world, "a_teacher").get(f"/notices/groups/{group.pk}/").status_code == 404
+    compose = c.get("/notices/new/").content.decode()
+    assert f'value="group:{group.pk}"' in compose
+    with django_capture_on_commit_callbacks(execute=True):
+        r = c.post(
+            "/notices/new/",
+            {"school": world.a.school.pk, "title": "Choir", "body": "Practice moves to Friday.",
+             "audience": [f"group:{group.pk}"], "priority": "normal", "idempotency_key": "g-1"},
+        )
+    assert r.status_code == 302
+    notice = Notice.objects.get()
+    assert set(Receipt.objects.filter(notice=notice).values_list("user_id", flat=True)) == {world.user("a_parent").pk}
+    r = c.post(f"/notices/groups/{group.pk}/delete/")
+    assert r.status_code == 302 and not NoticeGroup.objects.exists()
