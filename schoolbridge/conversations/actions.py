@@ -10,6 +10,7 @@ have no delete action: they are an archive.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import functools
@@ -17,7 +18,8 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,7 @@ from .models import (
     ALL_WEEKDAYS,
     Answer,
     Attachment,
+    BlockedAttempt,
     CannedReply,
     DeferredNotification,
     Flag,
@@ -82,6 +85,10 @@ def _filter(school_id: int, text: str, field_name: str, errors: Errors) -> list[
     hits = wordfilter.check(text, school_lexicon(school_id))
     blocked = list(dict.fromkeys(h.word for h in hits if h.level == "block"))
     if blocked:
+        pending = _pending_blocks.get()
+        if pending is not None:
+            excerpt = wordfilter.masked_excerpt(text, [h for h in hits if h.level == "block"])
+            pending.append({"school_id": school_id, "words": blocked, "excerpt": excerpt[:120]})
         errors.add(
             field_name,
             _(
@@ -92,6 +99,59 @@ def _filter(school_id: int, text: str, field_name: str, errors: Errors) -> list[
         )
         return []
     return list(dict.fromkeys(h.word for h in hits))
+
+
+# Blocked attempts found while an action validates; written after its transaction has rolled back.
+_pending_blocks: ContextVar[list[dict[str, Any]] | None] = ContextVar("conversations_blocked", default=None)
+
+
+@contextlib.contextmanager
+def _recording_blocks(
+    actor: Any, kind: str, *, thread_id: int | None = None, class_id: int | None = None, question_id: int | None = None
+) -> Iterator[None]:
+    """Record the word filter's refusals of this action (who, when, which words, a masked excerpt)
+    for the school administrator, in their own transaction: the refused write itself rolls back."""
+    pending: list[dict[str, Any]] = []
+    token = _pending_blocks.set(pending)
+    try:
+        yield
+    except InvalidInput:
+        if pending:
+            _save_blocked(actor, kind, pending, thread_id=thread_id, class_id=class_id, question_id=question_id)
+        raise
+    finally:
+        _pending_blocks.reset(token)
+
+
+def _save_blocked(
+    actor: Any,
+    kind: str,
+    pending: list[dict[str, Any]],
+    *,
+    thread_id: int | None,
+    class_id: int | None,
+    question_id: int | None,
+) -> None:
+    from schoolbridge.core.models import School
+
+    if question_id is not None:
+        class_id = Question.objects.filter(pk=question_id).values_list("klass_id", flat=True).first()
+    try:
+        with transaction.atomic():
+            for item in pending:
+                attempt = BlockedAttempt.objects.create(
+                    district_id=School.objects.values_list("district_id", flat=True).get(pk=item["school_id"]),
+                    school_id=item["school_id"],
+                    author=actor,
+                    kind=kind,
+                    thread_id=thread_id,
+                    klass_id=class_id,
+                    words=item["words"],
+                    excerpt=item["excerpt"],
+                )
+                record(actor, "conversations.blocked", attempt, None, snapshot(attempt))
+    except Exception:  # pragma: no cover - the refusal still reaches the user
+        log.exception("could not record a blocked attempt")
 
 
 def _check_text(text: str, limit: int, field_name: str, errors: Errors, required: bool = True) -> str:
@@ -518,7 +578,8 @@ def start_thread(
             now=now,
         )
 
-    return _run_with_files(run)
+    with _recording_blocks(actor, BlockedAttempt.Kind.THREAD, class_id=contact.class_id):
+        return _run_with_files(run)
 
 
 def send_message(
@@ -556,7 +617,8 @@ def send_message(
             now=now,
         )
 
-    return _run_with_files(run)
+    with _recording_blocks(actor, BlockedAttempt.Kind.MESSAGE, thread_id=pk):
+        return _run_with_files(run)
 
 
 def mark_thread_read(actor: Any, thread: Thread) -> int:
@@ -595,7 +657,7 @@ def ask_question(actor: Any, class_id: Any, text: str) -> tuple[Question, Delive
         raise NotFound
     klass = Class.objects.get(pk=pk)
     now = timezone.now()
-    with transaction.atomic():
+    with _recording_blocks(actor, BlockedAttempt.Kind.QUESTION, class_id=pk), transaction.atomic():
         errors = Errors()
         text = _check_text(text, MAX_QUESTION, "text", errors)
         flagged = _filter(klass.school_id, text, "text", errors) if text else []
@@ -645,7 +707,7 @@ def answer_question(actor: Any, question_id: Any, text: str) -> Answer:
     """A teacher of the class (or a school administrator) answers; the first answer records the
     first-response time and marks the question answered."""
     now = timezone.now()
-    with transaction.atomic():
+    with _recording_blocks(actor, BlockedAttempt.Kind.ANSWER, question_id=_pk(question_id)), transaction.atomic():
         question = _answerable(actor, question_id)
         errors = Errors()
         if question.status == Question.Status.CLOSED:

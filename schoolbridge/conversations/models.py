@@ -303,3 +303,32 @@ class Flag(models.Model):
     def text(self) -> str:
         item = self.message or self.question or self.answer
         return item.text if item is not None else ""
+
+
+class BlockedAttempt(models.Model):
+    """A message, subject, question or answer refused by the word filter ("block" level), for the
+    school administrator. The text itself is not kept: only the blocked words and a short excerpt
+    around the first of them, with the blocked words masked."""
+
+    class Kind(models.TextChoices):
+        THREAD = "thread", _("new conversation")
+        MESSAGE = "message", _("message")
+        QUESTION = "question", _("question")
+        ANSWER = "answer", _("answer")
+
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    klass = models.ForeignKey(Class, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    words = models.JSONField(default=list)
+    excerpt = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["school", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"blocked {self.pk}: {', '.join(self.words)}"

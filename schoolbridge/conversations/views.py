@@ -32,7 +32,7 @@ from .forms import (
     add_action_errors,
     default_quiet_initial,
 )
-from .models import Attachment, CannedReply, Flag, LexiconEntry, Participant, Question, Thread
+from .models import Attachment, BlockedAttempt, CannedReply, Flag, LexiconEntry, Participant, Question, Thread
 
 
 def _thread(request: HttpRequest, pk: Any) -> Thread:
@@ -498,6 +498,9 @@ def moderation(request: HttpRequest, school_id: int) -> HttpResponse:
         {
             "school": school,
             "flags": list(flags[:200]),
+            "blocked": list(
+                BlockedAttempt.objects.filter(school=school).select_related("author__person", "klass", "thread")[:100]
+            ),
             "show": show,
             "form": form,
             "entries": LexiconEntry.objects.filter(school=school),

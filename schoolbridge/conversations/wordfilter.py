@@ -116,3 +116,20 @@ def worst(hits: Iterable[Hit]) -> Level | None:
     if "warn" in levels:
         return "warn"
     return None
+
+
+def masked_excerpt(text: str, hits: Iterable[Hit], width: int = 12) -> str:
+    """A short excerpt of the (normalised) text around the first hit, every hit in it masked to its
+    first character and asterisks: enough for a moderator to see the context, not the whole text."""
+    folded = normalise(text or "")
+    spans = sorted((h.start, h.end) for h in hits)
+    if not spans:
+        return ""
+    chars = list(folded)
+    for start, end in spans:
+        for i in range(start + 1, min(end, len(chars))):
+            chars[i] = "*"
+    first_start, first_end = spans[0]
+    lo, hi = max(first_start - width, 0), min(first_end + width, len(chars))
+    excerpt = " ".join("".join(chars[lo:hi]).split())
+    return ("…" if lo > 0 else "") + excerpt + ("…" if hi < len(chars) else "")

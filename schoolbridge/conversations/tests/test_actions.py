@@ -365,3 +365,54 @@ def test_export_of_a_thread_and_of_a_class(world, media_root):
         forget_scope(world.user(who))
         with pytest.raises(NotFound):
             actions.export_threads(world.user(who), thread_id=thread.pk)
+
+
+# --------------------------------------------------------------------------- blocked attempts
+
+
+def test_blocked_attempts_are_recorded_with_words_and_a_masked_excerpt_only(world):
+    from schoolbridge.conversations.models import BlockedAttempt, Question
+
+    sent = start(world)
+    parent = world.user("a_parent")
+    secret = "我们家住在幸福小区三号楼，电话一三八，" + "老师你这个傻逼，明天" + "再说吧。" * 20
+    with pytest.raises(ValidationError):
+        actions.send_message(parent, sent.message.thread_id, text=secret)
+    attempt = BlockedAttempt.objects.get()
+    assert attempt.author == parent and attempt.kind == "message" and attempt.thread_id == sent.message.thread_id
+    assert attempt.school_id == world.a.school.pk and attempt.words == ["傻逼"]
+    assert "傻*" in attempt.excerpt and "傻逼" not in attempt.excerpt
+    assert len(attempt.excerpt) < 80 and secret not in attempt.excerpt and "幸福小区" not in attempt.excerpt
+    assert Message.objects.count() == 1  # nothing was sent
+    audit = AuditEvent.objects.get(action="conversations.blocked")
+    assert "幸福小区" not in json.dumps(audit.after, ensure_ascii=False)
+
+    klass = world.a.students["g7c1"][0].current_class
+    with pytest.raises(ValidationError):
+        actions.ask_question(parent, klass.pk, "fuck this")
+    question, _d = actions.ask_question(parent, klass.pk, "几点放学？")
+    with pytest.raises(ValidationError):
+        actions.answer_question(world.user("a_head"), question.pk, "去死")
+    with pytest.raises(ValidationError):
+        actions.start_thread(parent, key(world, "a_parent", 0, "a_teacher"), subject="傻逼", text="hello")
+    rows = list(BlockedAttempt.objects.order_by("pk").values_list("kind", "klass_id", "words"))
+    assert rows[1:] == [
+        ("question", klass.pk, ["fuck"]),
+        ("answer", klass.pk, ["去死"]),
+        ("thread", klass.pk, ["傻逼"]),
+    ]
+    assert Question.objects.count() == 1 and Thread.objects.count() == 1
+    # Warn-level words are flagged as before, not recorded as blocked.
+    actions.send_message(parent, sent.message.thread_id, text="笨蛋")
+    assert BlockedAttempt.objects.count() == 4 and Flag.objects.count() == 1
+
+
+def test_masked_excerpt():
+    from schoolbridge.conversations import wordfilter
+
+    text = "a" * 50 + " you fucking idiot " + "b" * 50
+    hits = [h for h in wordfilter.check(text) if h.level == "block"]
+    excerpt = wordfilter.masked_excerpt(text, hits, width=10)
+    assert excerpt.startswith("…") and excerpt.endswith("…") and "f******" in excerpt and "fucking" not in excerpt
+    assert wordfilter.masked_excerpt("fuck", wordfilter.check("fuck")) == "f***"
+    assert wordfilter.masked_excerpt("fine", []) == ""

@@ -8,7 +8,7 @@ import pytest
 
 from schoolbridge.api_support.testing import ApiClient, token_for
 from schoolbridge.conversations import actions
-from schoolbridge.conversations.models import Message, Question, Receipt
+from schoolbridge.conversations.models import BlockedAttempt, Message, Question, Receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +81,8 @@ def test_blocked_words_are_a_422_with_the_message_and_nothing_is_sent(client, wo
     message = r.data["error"]["fields"]["text"][0]
     assert "f******" in message and "fucking" not in message
     assert Message.objects.count() == 1
+    attempt = BlockedAttempt.objects.get()
+    assert attempt.kind == "message" and attempt.words == ["fucking"] and attempt.author == world.user("a_parent")
     r = parent.post(f"/messages/threads/{thread.pk}/messages", {"text": ""})
     assert r.status_code == 422 and "text" in r.data["error"]["fields"]
 

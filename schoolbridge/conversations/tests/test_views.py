@@ -244,3 +244,19 @@ def test_image_range_keeps_the_sandbox(world):
     att = Attachment.objects.get()
     r = login(world, "a_parent").get(f"/messages/attachments/{att.pk}/", headers={"Range": "bytes=0-7"})
     assert r.status_code == 206 and r.content == PNG[:8] and r["Content-Security-Policy"] == "sandbox"
+
+
+def test_blocked_attempts_are_listed_on_the_moderation_page(world):
+    thread = new_thread(world).message.thread
+    parent = login(world, "a_parent")
+    r = parent.post(f"/messages/{thread.pk}/", {"text": "家里地址是幸福路八号，请您务必转告班主任老师，你这个傻逼"})
+    assert r.status_code == 400
+    from schoolbridge.conversations.models import BlockedAttempt
+
+    assert BlockedAttempt.objects.count() == 1, r.content.decode()[-3000:]
+    admin = login(world, "a_admin")
+    page = admin.get(f"/messages/moderation/{world.a.school.pk}/").content.decode()
+    assert 'id="blocked"' in page and "傻*" in page and "幸福路八号" not in page
+    assert str(world.user("a_parent")) in page and thread.subject in page
+    other = login(world, "b_admin").get(f"/messages/moderation/{world.b.school.pk}/").content.decode()
+    assert "傻*" not in other
