@@ -3,6 +3,7 @@ progress, edit, withdraw, remind, attachments, templates and the school's remind
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,6 +23,9 @@ from . import actions, queries
 from .forms import ComposeForm, ConfirmForm, EditForm, GroupForm, PolicyForm, TemplateForm, add_action_errors
 from .models import Notice, NoticeAttachment, NoticeGroup, NoticeTemplate, Receipt, Status
 from .permissions import can_edit_group, can_edit_library, can_manage, reach, sending_schools, visible_groups
+
+RATE_DAYS = 30
+RATE_ROWS = 50
 
 
 def _notice(pk: Any) -> Notice:
@@ -42,10 +47,18 @@ def _managed(request: HttpRequest, pk: Any) -> Notice:
 def index(request: HttpRequest) -> HttpResponse:
     received = list(queries.received_by(request.user)[:100])
     sent = list(queries.sent_by(request.user)[:100])
+    schools = sending_schools(request.user)
+    since = timezone.now() - datetime.timedelta(days=RATE_DAYS)
+    family_rates = [
+        {"school": s, "rows": queries.family_read_rates(s, since)[:RATE_ROWS]}
+        for s in schools
+        if can_edit_library(request.user, s.pk)
+    ]
     return render(
         request,
         "notices/index.html",
-        {"received": received, "sent": sent, "may_send": bool(sending_schools(request.user))},
+        {"received": received, "sent": sent, "may_send": bool(schools), "family_rates": family_rates,
+         "rate_days": RATE_DAYS},
     )
 
 
