@@ -81,6 +81,23 @@ def _ctx(request: HttpRequest, school: School, section: str, **extra: Any) -> di
     return {"school": school, "section": section, "can_manage_students": can_manage_students, **extra}
 
 
+_FAILED = object()
+
+
+def _submit(request: HttpRequest, form: Any, run: Any, success: Any = None) -> Any:
+    """Run an action for a valid posted form and say so. Returns the action's result, or _FAILED when the
+    form was not posted, is not valid, or the action refused it (its field errors are then on the form)."""
+    if request.method != "POST" or not form.is_valid():
+        return _FAILED
+    try:
+        result = run(form.cleaned_data)
+    except ValidationError as exc:
+        f.add_action_errors(form, exc)
+        return _FAILED
+    messages.success(request, success or _("Saved."))
+    return result
+
+
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     schools = list(get_scope(request.user).queryset("school.manage").order_by("name"))
@@ -194,14 +211,8 @@ def tree_create(request: HttpRequest, school: School, kind: str) -> HttpResponse
     if kind == "term" and request.GET.get("year"):
         initial["year"] = request.GET["year"]
     form = k.create_form(request.POST or None, school=school, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            k.create(request.user, school, dict(form.cleaned_data))
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:school", school_id=school.pk)
+    if _submit(request, form, lambda d: k.create(request.user, school, dict(d))) is not _FAILED:
+        return redirect("manage:school", school_id=school.pk)
     heading = _("New %(thing)s") % {"thing": k.title}
     return render(
         request,
@@ -224,16 +235,10 @@ def tree_edit(request: HttpRequest, school: School, kind: str, pk: int) -> HttpR
     fields = list(k.edit_form.base_fields)
     initial = {name: getattr(obj, name) for name in fields}
     form = k.edit_form(request.POST or None, school=school, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            k.update(request.user, obj, **form.cleaned_data)
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            if kind == "class":
-                return redirect("manage:class", school_id=school.pk, pk=obj.pk)
-            return redirect("manage:school", school_id=school.pk)
+    if _submit(request, form, lambda d: k.update(request.user, obj, **d)) is not _FAILED:
+        if kind == "class":
+            return redirect("manage:class", school_id=school.pk, pk=obj.pk)
+        return redirect("manage:school", school_id=school.pk)
     heading = _("Edit %(thing)s: %(name)s") % {"thing": k.title, "name": obj}
     return render(
         request,
@@ -257,15 +262,11 @@ def class_detail(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     )
     form = f.AssignForm(request.POST or None, school=school)
     f.model_choice(form, "term").queryset = Term.objects.filter(school=school, year=klass.year_id)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            actions.assign_teaching(request.user, d["teacher"], klass, d["subject"], d["term"])
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:class", school_id=school.pk, pk=klass.pk)
+    def assign(d: dict[str, Any]) -> Any:
+        return actions.assign_teaching(request.user, d["teacher"], klass, d["subject"], d["term"])
+
+    if _submit(request, form, assign) is not _FAILED:
+        return redirect("manage:class", school_id=school.pk, pk=klass.pk)
     assignments = (
         TeachingAssignment.objects.filter(klass=klass)
         .select_related("teacher__person", "subject", "term")
@@ -314,14 +315,8 @@ def staff_list(request: HttpRequest, school: School) -> HttpResponse:
 @managed_school
 def staff_create(request: HttpRequest, school: School) -> HttpResponse:
     form = f.StaffCreateForm(request.POST or None, school=school)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.create_staff(request.user, school, **form.cleaned_data)
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:staff", school_id=school.pk)
+    if _submit(request, form, lambda d: actions.create_staff(request.user, school, **d)) is not _FAILED:
+        return redirect("manage:staff", school_id=school.pk)
     return render(
         request,
         "manage/form.html",
@@ -349,14 +344,8 @@ def staff_edit(request: HttpRequest, school: School, pk: int) -> HttpResponse:
         "active": staff.active,
     }
     form = f.StaffForm(request.POST or None, school=school, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            actions.update_staff(request.user, staff, **form.cleaned_data)
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:staff", school_id=school.pk)
+    if _submit(request, form, lambda d: actions.update_staff(request.user, staff, **d)) is not _FAILED:
+        return redirect("manage:staff", school_id=school.pk)
     return render(
         request,
         "manage/form.html",
@@ -413,14 +402,9 @@ def student_create(request: HttpRequest, school: School) -> HttpResponse:
     form = f.StudentCreateForm(
         request.POST or None, school=school, initial={"enrolled_on": timezone.localdate()}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            student = actions.create_student(request.user, school, **form.cleaned_data)
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:student", school_id=school.pk, pk=student.pk)
+    student = _submit(request, form, lambda d: actions.create_student(request.user, school, **d))
+    if student is not _FAILED:
+        return redirect("manage:student", school_id=school.pk, pk=student.pk)
     return render(
         request,
         "manage/form.html",
@@ -514,14 +498,11 @@ def student_detail(request: HttpRequest, school: School, pk: int) -> HttpRespons
 def student_move(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     student = _managed_student(request, school, pk)
     form = f.MoveForm(request.POST, school=school)
-    if form.is_valid():
-        try:
-            actions.move_student(request.user, student, form.cleaned_data["klass"], form.cleaned_data["date"])
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("The student was moved."))
-            return redirect("manage:student", school_id=school.pk, pk=student.pk)
+    def move(d: dict[str, Any]) -> Any:
+        return actions.move_student(request.user, student, d["klass"], d["date"])
+
+    if _submit(request, form, move, _("The student was moved.")) is not _FAILED:
+        return redirect("manage:student", school_id=school.pk, pk=student.pk)
     return _student_page(request, school, student, move=form)
 
 
@@ -530,15 +511,11 @@ def student_move(request: HttpRequest, school: School, pk: int) -> HttpResponse:
 def student_status(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     student = _managed_student(request, school, pk)
     form = f.StatusForm(request.POST, school=school)
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            actions.change_student_status(request.user, student, d["status"], d["date"], d["klass"])
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:student", school_id=school.pk, pk=student.pk)
+    def change(d: dict[str, Any]) -> Any:
+        return actions.change_student_status(request.user, student, d["status"], d["date"], d["klass"])
+
+    if _submit(request, form, change) is not _FAILED:
+        return redirect("manage:student", school_id=school.pk, pk=student.pk)
     return _student_page(request, school, student, status=form)
 
 
@@ -575,14 +552,8 @@ def _managed_guardianship(request: HttpRequest, school: School, pk: Any) -> tupl
 def guardianship_edit(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     gs, student = _managed_guardianship(request, school, pk)
     form = f.GuardianshipForm(request.POST, school=school, prefix=f"g{gs.pk}")
-    if form.is_valid():
-        try:
-            actions.update_guardianship(request.user, gs, **form.cleaned_data)
-        except ValidationError as exc:
-            f.add_action_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("manage:student", school_id=school.pk, pk=student.pk)
+    if _submit(request, form, lambda d: actions.update_guardianship(request.user, gs, **d)) is not _FAILED:
+        return redirect("manage:student", school_id=school.pk, pk=student.pk)
     return _student_page(request, school, student, edit_guardianship={gs.pk: form})
 
 
