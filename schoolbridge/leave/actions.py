@@ -441,35 +441,10 @@ def _apply(
     actor: Any, student: Student, files: list[Any], data: dict[str, Any], saved: _Saved
 ) -> LeaveRequest:
     _lock_student(student)
-    now = timezone.now()
     errors = Errors()
     if student.status != Student.Status.ENROLLED:
         errors.add(None, _("Leave can only be requested for an enrolled student."))
-    fields = _clean_fields(data, timezone.localdate(), errors)
-    checked = _check_files(files, 0, errors)
-    if not errors:
-        _check_periods(student.school_id, fields, errors)
-    if not errors:
-        _check_overlap(fields, student, None, None, errors)
-    errors.raise_if_any()
-    policy = _policy(student.school_id)
-    leave = LeaveRequest(
-        district_id=student.district_id,
-        school_id=student.school_id,
-        student=student,
-        applicant=actor,
-        status=Status.PENDING,
-        steps=chain_for(student.school_id, Audience.STUDENT, _days(fields), policy),
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
-    _start_step(leave, 0, now, _remind_hours(policy))
-    leave.save()
-    record(actor, "leave.apply", leave, None, snapshot(leave))
-    _store(leave, actor, checked, saved)
-    _tell_approver(leave, gettext("A leave request is waiting for your decision"))
-    return leave
+    return _new_request(actor, student, Audience.STUDENT, files, data, saved, errors, student=student)
 
 
 def apply_for_staff_leave(
@@ -498,25 +473,39 @@ def _apply_staff(
     actor: Any, staff: Staff, files: list[Any], data: dict[str, Any], saved: _Saved
 ) -> LeaveRequest:
     list(Staff.objects.select_for_update().filter(pk=staff.pk).values_list("pk", flat=True))
+    return _new_request(actor, staff, Audience.STAFF, files, data, saved, Errors(), staff=staff)
+
+
+def _new_request(
+    actor: Any,
+    owner: Student | Staff,
+    audience: str,
+    files: list[Any],
+    data: dict[str, Any],
+    saved: _Saved,
+    errors: Errors,
+    **who: Any,
+) -> LeaveRequest:
+    """The part of applying shared by student and staff leave: validate, build the chain, save, audit,
+    store the attachments and tell the first approver. `who` is student=… or staff=…."""
     now = timezone.now()
-    errors = Errors()
     fields = _clean_fields(data, timezone.localdate(), errors)
     checked = _check_files(files, 0, errors)
     if not errors:
-        _check_periods(staff.school_id, fields, errors)
+        _check_periods(owner.school_id, fields, errors)
     if not errors:
-        _check_overlap(fields, None, staff, None, errors)
+        _check_overlap(fields, who.get("student"), who.get("staff"), None, errors)
     errors.raise_if_any()
-    policy = _policy(staff.school_id)
+    policy = _policy(owner.school_id)
     leave = LeaveRequest(
-        district_id=staff.district_id,
-        school_id=staff.school_id,
-        staff=staff,
+        district_id=owner.district_id,
+        school_id=owner.school_id,
         applicant=actor,
         status=Status.PENDING,
-        steps=chain_for(staff.school_id, Audience.STAFF, _days(fields), policy),
+        steps=chain_for(owner.school_id, audience, _days(fields), policy),
         created_at=now,
         updated_at=now,
+        **who,
         **fields,
     )
     _start_step(leave, 0, now, _remind_hours(policy))
