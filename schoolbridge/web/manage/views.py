@@ -98,6 +98,14 @@ def _submit(request: HttpRequest, form: Any, run: Any, success: Any = None) -> A
     return result
 
 
+def _form_page(
+    request: HttpRequest, school: School, section: str, form: Any, heading: Any, back: str
+) -> HttpResponse:
+    """The one-form page of the management area: the form, its heading and a way back."""
+    ctx = _ctx(request, school, section, form=form, heading=heading, back=reverse(back, args=[school.pk]))
+    return render(request, "manage/form.html", ctx)
+
+
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
     schools = list(get_scope(request.user).queryset("school.manage").order_by("name"))
@@ -214,18 +222,7 @@ def tree_create(request: HttpRequest, school: School, kind: str) -> HttpResponse
     if _submit(request, form, lambda d: k.create(request.user, school, dict(d))) is not _FAILED:
         return redirect("manage:school", school_id=school.pk)
     heading = _("New %(thing)s") % {"thing": k.title}
-    return render(
-        request,
-        "manage/form.html",
-        _ctx(
-            request,
-            school,
-            "tree",
-            form=form,
-            heading=heading,
-            back=reverse("manage:school", args=[school.pk]),
-        ),
-    )
+    return _form_page(request, school, "tree", form, heading, "manage:school")
 
 
 @managed_school
@@ -240,18 +237,7 @@ def tree_edit(request: HttpRequest, school: School, kind: str, pk: int) -> HttpR
             return redirect("manage:class", school_id=school.pk, pk=obj.pk)
         return redirect("manage:school", school_id=school.pk)
     heading = _("Edit %(thing)s: %(name)s") % {"thing": k.title, "name": obj}
-    return render(
-        request,
-        "manage/form.html",
-        _ctx(
-            request,
-            school,
-            "tree",
-            form=form,
-            heading=heading,
-            back=reverse("manage:school", args=[school.pk]),
-        ),
-    )
+    return _form_page(request, school, "tree", form, heading, "manage:school")
 
 
 @managed_school
@@ -262,6 +248,7 @@ def class_detail(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     )
     form = f.AssignForm(request.POST or None, school=school)
     f.model_choice(form, "term").queryset = Term.objects.filter(school=school, year=klass.year_id)
+
     def assign(d: dict[str, Any]) -> Any:
         return actions.assign_teaching(request.user, d["teacher"], klass, d["subject"], d["term"])
 
@@ -317,18 +304,7 @@ def staff_create(request: HttpRequest, school: School) -> HttpResponse:
     form = f.StaffCreateForm(request.POST or None, school=school)
     if _submit(request, form, lambda d: actions.create_staff(request.user, school, **d)) is not _FAILED:
         return redirect("manage:staff", school_id=school.pk)
-    return render(
-        request,
-        "manage/form.html",
-        _ctx(
-            request,
-            school,
-            "staff",
-            form=form,
-            heading=_("New staff member"),
-            back=reverse("manage:staff", args=[school.pk]),
-        ),
-    )
+    return _form_page(request, school, "staff", form, _("New staff member"), "manage:staff")
 
 
 @managed_school
@@ -346,17 +322,8 @@ def staff_edit(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     form = f.StaffForm(request.POST or None, school=school, initial=initial)
     if _submit(request, form, lambda d: actions.update_staff(request.user, staff, **d)) is not _FAILED:
         return redirect("manage:staff", school_id=school.pk)
-    return render(
-        request,
-        "manage/form.html",
-        _ctx(
-            request,
-            school,
-            "staff",
-            form=form,
-            heading=_("Edit staff member: %(name)s") % {"name": p},
-            back=reverse("manage:staff", args=[school.pk]),
-        ),
+    return _form_page(
+        request, school, "staff", form, _("Edit staff member: %(name)s") % {"name": p}, "manage:staff"
     )
 
 
@@ -405,18 +372,7 @@ def student_create(request: HttpRequest, school: School) -> HttpResponse:
     student = _submit(request, form, lambda d: actions.create_student(request.user, school, **d))
     if student is not _FAILED:
         return redirect("manage:student", school_id=school.pk, pk=student.pk)
-    return render(
-        request,
-        "manage/form.html",
-        _ctx(
-            request,
-            school,
-            "students",
-            form=form,
-            heading=_("New student"),
-            back=reverse("manage:students", args=[school.pk]),
-        ),
-    )
+    return _form_page(request, school, "students", form, _("New student"), "manage:students")
 
 
 def _managed_student(request: HttpRequest, school: School, pk: Any) -> Student:
@@ -498,6 +454,7 @@ def student_detail(request: HttpRequest, school: School, pk: int) -> HttpRespons
 def student_move(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     student = _managed_student(request, school, pk)
     form = f.MoveForm(request.POST, school=school)
+
     def move(d: dict[str, Any]) -> Any:
         return actions.move_student(request.user, student, d["klass"], d["date"])
 
@@ -511,6 +468,7 @@ def student_move(request: HttpRequest, school: School, pk: int) -> HttpResponse:
 def student_status(request: HttpRequest, school: School, pk: int) -> HttpResponse:
     student = _managed_student(request, school, pk)
     form = f.StatusForm(request.POST, school=school)
+
     def change(d: dict[str, Any]) -> Any:
         return actions.change_student_status(request.user, student, d["status"], d["date"], d["klass"])
 
