@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "schoolbridge.grades",
     "schoolbridge.notices",
     "schoolbridge.conversations",
+    "schoolbridge.timetable",
+    "schoolbridge.imports",
+    "schoolbridge.oneroster",
     "schoolbridge.web",
 ]
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OnerosterConfig(AppConfig):
+    name = "schoolbridge.oneroster"
+    label = "oneroster"
