@@ -45,6 +45,7 @@ from .models import (
     Status,
 )
 from .queries import decidable_q, leave_day_cover
+from .signals import leave_decided
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -699,6 +700,12 @@ def decide(actor: Any, leave_id: Any, outcome: str, comment: str = "") -> LeaveR
         if actor.pk not in family:
             recipients.discard(actor.pk)
         notify(sorted(recipients), f"leave.{leave.status}", title, body, _link(leave), school=leave.school_id)
+        transaction.on_commit(
+            functools.partial(
+                leave_decided.send, sender=LeaveRequest, leave=leave, outcome=outcome, actor=actor
+            ),
+            robust=True,
+        )
     return leave
 
 
