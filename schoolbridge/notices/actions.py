@@ -34,6 +34,7 @@ from schoolbridge.notify import channels as notify_channels
 from schoolbridge.notify.actions import notify
 from schoolbridge.notify.models import Notification
 
+from . import richtext
 from .files import MAX_ATTACHMENTS, check_upload
 from .live import after_commit as _after_commit
 from .live import push_progress
@@ -65,7 +66,8 @@ from .permissions import (
 User = get_user_model()
 
 TITLE_MAX = 120
-BODY_MAX = 5000
+BODY_MAX = 5000  # characters of text
+BODY_HTML_MAX = 4 * BODY_MAX  # characters of text and formatting as posted
 SIGNATURE_MAX = 60
 MAX_SCHEDULE_DAYS = 90
 MAX_HOURS = 720
@@ -94,7 +96,7 @@ class _Saved:
 
 
 def _summary(body: str, limit: int = 140) -> str:
-    text = " ".join(body.split())
+    text = " ".join(richtext.to_text(body).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -113,14 +115,17 @@ def _notice_snapshot(notice: Notice) -> dict[str, Any]:
 
 def _clean_text(data: dict[str, Any], errors: Errors) -> tuple[str, str]:
     title = " ".join(str(data.get("title") or "").split())
-    body = str(data.get("body") or "").replace("\r\n", "\n").strip()
+    raw = str(data.get("body") or "").replace("\r\n", "\n").strip()
+    body = richtext.clean(raw) if len(raw) <= BODY_HTML_MAX else ""
     if not title:
         errors.add("title", _("Enter a title."))
     elif len(title) > TITLE_MAX:
         errors.add("title", _("Keep the title under %(n)d characters.") % {"n": TITLE_MAX})
-    if not body:
+    if len(raw) > BODY_HTML_MAX:
+        errors.add("body", _("The notice is too long with its formatting; shorten it or remove some formatting."))
+    elif not body:
         errors.add("body", _("Write the notice."))
-    elif len(body) > BODY_MAX:
+    elif len(richtext.to_text(body)) > BODY_MAX:
         errors.add("body", _("Keep the notice under %(n)d characters.") % {"n": BODY_MAX})
     return title, body
 

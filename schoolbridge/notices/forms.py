@@ -30,6 +30,22 @@ def add_action_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc.error_list)
 
 
+
+# Marks a textarea for the rich-text editor (static/notices/richtext.js), with its button names.
+RICH_TEXT = {
+    "data-richtext": "",
+    "data-rt-toolbar": _("Formatting"),
+    "data-rt-bold": _("Bold"),
+    "data-rt-italic": _("Italic"),
+    "data-rt-underline": _("Underline"),
+    "data-rt-heading": _("Heading"),
+    "data-rt-bullets": _("Bulleted list"),
+    "data-rt-numbers": _("Numbered list"),
+    "data-rt-link": _("Link"),
+    "data-rt-link-prompt": _("Link address (https://…)"),
+    "data-rt-clear": _("Clear formatting"),
+}
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -80,9 +96,9 @@ class ComposeForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
     body = forms.CharField(
         label=_("Notice"),
-        widget=forms.Textarea(attrs={"rows": 8}),
-        max_length=5000,
-        help_text=_("Plain text. Blank lines start new paragraphs; web addresses become links."),
+        widget=forms.Textarea(attrs={"rows": 8, **RICH_TEXT}),
+        max_length=20000,
+        help_text=_("Use the toolbar for bold text, headings, lists and links. Web addresses become links."),
     )
     audience = forms.MultipleChoiceField(
         label=_("Send to"), widget=forms.CheckboxSelectMultiple, required=False
@@ -158,7 +174,9 @@ class ComposeForm(forms.Form):
 
 class EditForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
-    body = forms.CharField(label=_("Notice"), widget=forms.Textarea(attrs={"rows": 8}), max_length=5000)
+    body = forms.CharField(
+        label=_("Notice"), widget=forms.Textarea(attrs={"rows": 8, **RICH_TEXT}), max_length=20000
+    )
 
 
 class ConfirmForm(forms.Form):
@@ -172,7 +190,9 @@ class TemplateForm(forms.Form):
     school = forms.TypedChoiceField(label=_("School"), coerce=int)
     name = forms.CharField(label=_("Template name"), max_length=80)
     title = forms.CharField(label=_("Title"), max_length=120)
-    body = forms.CharField(label=_("Notice"), widget=forms.Textarea(attrs={"rows": 6}), max_length=5000)
+    body = forms.CharField(
+        label=_("Notice"), widget=forms.Textarea(attrs={"rows": 6, **RICH_TEXT}), max_length=20000
+    )
     confirmation_required = forms.BooleanField(label=_("Ask families to confirm (回执)"), required=False)
     library = forms.BooleanField(label=_("Add to the school's library (for every teacher)"), required=False)
 

@@ -55,7 +55,14 @@ def test_notice_sent_read_confirmed_and_reminded_live(live_world: Any, live_serv
         klass = live_world.a.g7c1
         assert head.locator(f"input[value='class:{live_world.a.g7c2.pk}']").count() == 0
         head.fill("#id_title", TITLE)
-        head.fill("#id_body", "周五春游，请确认。\nhttps://example.org/trip")
+        # The body is written in the rich-text editor: the toolbar's first button makes the next words bold.
+        editor = head.locator("[data-testid=richtext]")
+        editor.click()
+        head.keyboard.type("周五春游，")
+        head.locator(".rt-bar button").first.click()
+        head.keyboard.type("请确认")
+        head.locator(".rt-bar button").first.click()
+        head.keyboard.type("。 https://example.org/trip")
         head.check(f"input[value='class:{klass.pk}']")
         head.check("#id_confirmation_required")
         assert_fits_phone(head)
@@ -83,6 +90,7 @@ def test_notice_sent_read_confirmed_and_reminded_live(live_world: Any, live_serv
             one.click(f"#inbox-list li a >> text={TITLE}")
         assert one.url == f"{base}/notices/{notice.pk}/"
         assert one.locator("a[href='https://example.org/trip']").count() == 1
+        assert one.inner_text(":is(.notice-body b, .notice-body strong)") == "请确认"
         assert_fits_phone(one)
         assert_accessible(one, "the guardian's notice page")
         head.wait_for_function("() => document.getElementById('count-read').textContent.trim() === '1'", timeout=15000)
