@@ -122,7 +122,9 @@ def _clean_text(data: dict[str, Any], errors: Errors) -> tuple[str, str]:
     elif len(title) > TITLE_MAX:
         errors.add("title", _("Keep the title under %(n)d characters.") % {"n": TITLE_MAX})
     if len(raw) > BODY_HTML_MAX:
-        errors.add("body", _("The notice is too long with its formatting; shorten it or remove some formatting."))
+        errors.add(
+            "body", _("The notice is too long with its formatting; shorten it or remove some formatting.")
+        )
     elif not body:
         errors.add("body", _("Write the notice."))
     elif len(richtext.to_text(body)) > BODY_MAX:
@@ -291,7 +293,9 @@ def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, i
     if group_ids and not whole:
         # A group's members, as of now and within the author's reach as of now.
         members = _group_members(
-            NoticeGroup.objects.filter(pk__in=group_ids, school_id=notice.school_id).values_list("pk", flat=True)
+            NoticeGroup.objects.filter(pk__in=group_ids, school_id=notice.school_id).values_list(
+                "pk", flat=True
+            )
         )
         r = reach(notice.author, notice.school_id)
         ok_students, ok_users = members_in_reach(
@@ -395,14 +399,29 @@ def send_notice(
             return existing
     saved = _Saved()
     try:
-        return _send(actor, pk, title, body, audience, priority, confirmation_required, signature_required,
-                     send_at, list(attachments), key, hours, saved)
+        return _send(
+            actor,
+            pk,
+            title,
+            body,
+            audience,
+            priority,
+            confirmation_required,
+            signature_required,
+            send_at,
+            list(attachments),
+            key,
+            hours,
+            saved,
+        )
     except IntegrityError:
         saved.discard()
         existing = Notice.objects.filter(author=actor, idempotency_key=key).first() if key else None
         if existing is not None:  # the other tap won the race
             return existing
-        raise InvalidInput(_("This conflicts with a change saved at the same moment. Please try again.")) from None
+        raise InvalidInput(
+            _("This conflicts with a change saved at the same moment. Please try again.")
+        ) from None
     except BaseException:
         saved.discard()
         raise
@@ -438,7 +457,9 @@ def _send(
         if timezone.is_naive(send_at):
             send_at = timezone.make_aware(send_at)
         if send_at <= now + datetime.timedelta(minutes=1):
-            errors.add("send_at", _("The scheduled time has passed. Choose a time in the future, or send now."))
+            errors.add(
+                "send_at", _("The scheduled time has passed. Choose a time in the future, or send now.")
+            )
         elif send_at > now + datetime.timedelta(days=MAX_SCHEDULE_DAYS):
             errors.add("send_at", _("Schedule at most %(n)d days ahead.") % {"n": MAX_SCHEDULE_DAYS})
     hours = _clean_hours(hours_raw, errors)
@@ -462,7 +483,9 @@ def _send(
         idempotency_key=key,
         **hours,
     )
-    NoticeAudience.objects.bulk_create([NoticeAudience(notice=notice, kind=k, target_id=t) for k, t in audience or []])
+    NoticeAudience.objects.bulk_create(
+        [NoticeAudience(notice=notice, kind=k, target_id=t) for k, t in audience or []]
+    )
     _store(notice, actor, checked, saved)
     if not send_at:
         _create_receipts(notice, now)
@@ -475,9 +498,13 @@ def dispatch_due(now: datetime.datetime | None = None) -> int:
     """Send every scheduled notice whose time has come (beat). Returns how many were sent."""
     now = now or timezone.now()
     sent = 0
-    for pk in Notice.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now).values_list("pk", flat=True):
+    for pk in Notice.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
-            if not Notice.objects.filter(pk=pk, status=Status.SCHEDULED).update(status=Status.SENT, sent_at=now):
+            if not Notice.objects.filter(pk=pk, status=Status.SCHEDULED).update(
+                status=Status.SENT, sent_at=now
+            ):
                 continue  # another dispatcher took it, or it was withdrawn
             notice = Notice.objects.get(pk=pk)
             _create_receipts(notice, now)
@@ -524,7 +551,9 @@ def deliver_pending(notice_id: int, batch: int | None = None, delay: float | Non
                 channels=(),
             )
             _after_commit(push_inbox, created)
-            Receipt.objects.filter(pk__in=[p for p, _u in rows], delivered_at__isnull=True).update(delivered_at=now)
+            Receipt.objects.filter(pk__in=[p for p, _u in rows], delivered_at__isnull=True).update(
+                delivered_at=now
+            )
             _on_commit_push([notice_id])
         total += len(rows)
         if delay:
@@ -638,7 +667,9 @@ def confirm(actor: Any, notice_id: Any, signature: str = "") -> Receipt:
     receipt.signature = signature if notice.signature_required else ""
     receipt.save(update_fields=["confirmed_at", "read_at", "delivered_at", "signature"])
     _read_inbox(actor, notice, now)
-    record(actor, "notice.confirm", receipt, before, snapshot(receipt, ("read_at", "confirmed_at", "signature")))
+    record(
+        actor, "notice.confirm", receipt, before, snapshot(receipt, ("read_at", "confirmed_at", "signature"))
+    )
     _on_commit_push([notice.pk])
     return receipt
 
@@ -726,7 +757,13 @@ def remind_unread(actor: Any, notice_id: Any) -> int:
 
 @transaction.atomic
 def save_template(
-    actor: Any, school_id: Any, *, name: str, title: str, body: str, library: bool = False,
+    actor: Any,
+    school_id: Any,
+    *,
+    name: str,
+    title: str,
+    body: str,
+    library: bool = False,
     confirmation_required: bool = False,
 ) -> NoticeTemplate:
     pk = _pk(school_id)
@@ -773,7 +810,9 @@ def delete_template(actor: Any, template_id: Any) -> None:
     template = NoticeTemplate.objects.filter(pk=pk).first() if pk else None
     if template is None:
         raise NotFound
-    if template.owner_id != actor.pk and not (template.owner_id is None and can_edit_library(actor, template.school_id)):
+    if template.owner_id != actor.pk and not (
+        template.owner_id is None and can_edit_library(actor, template.school_id)
+    ):
         raise NotFound
     record(actor, "notice.template.delete", template, snapshot(template), None)
     template.delete()
@@ -850,8 +889,13 @@ def save_group(
     if group is None:
         school = School.objects.get(pk=pk)
         group = NoticeGroup.objects.create(
-            district_id=school.district_id, school=school, owner=actor, name=name, shared=bool(shared),
-            created_at=now, updated_at=now,
+            district_id=school.district_id,
+            school=school,
+            owner=actor,
+            name=name,
+            shared=bool(shared),
+            created_at=now,
+            updated_at=now,
         )
     else:
         group.name = name
@@ -860,7 +904,9 @@ def save_group(
         group.save(update_fields=["name", "shared", "updated_at"])
     group.students.set(student_ids)
     group.guardians.set(user_ids)
-    record(actor, "notice.group.edit" if before else "notice.group.add", group, before, _group_snapshot(group))
+    record(
+        actor, "notice.group.edit" if before else "notice.group.add", group, before, _group_snapshot(group)
+    )
     return group
 
 

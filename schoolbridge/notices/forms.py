@@ -30,7 +30,6 @@ def add_action_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc.error_list)
 
 
-
 # Marks a textarea for the rich-text editor (static/notices/richtext.js), with its button names.
 RICH_TEXT = {
     "data-richtext": "",
@@ -45,6 +44,7 @@ RICH_TEXT = {
     "data-rt-link-prompt": _("Link address (https://…)"),
     "data-rt-clear": _("Clear formatting"),
 }
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -78,7 +78,9 @@ def audience_choices(r: Reach, school: School) -> tuple[list[tuple[str, str]], l
     students = list(
         Student.objects.filter(current_class__in=classes, status=Student.Status.ENROLLED)
         .select_related("person", "current_class")
-        .order_by("current_class__grade__order", "current_class__name", "student_number")[: MAX_FAMILY_CHOICES + 1]
+        .order_by("current_class__grade__order", "current_class__name", "student_number")[
+            : MAX_FAMILY_CHOICES + 1
+        ]
     )
     if len(students) <= MAX_FAMILY_CHOICES:
         by_class: dict[str, list[tuple[str, str]]] = {}
@@ -138,8 +140,15 @@ class ComposeForm(forms.Form):
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
-    def __init__(self, *args: Any, schools: list[School], reach: Reach | None, school: School | None,
-                 groups: list[NoticeGroup] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        schools: list[School],
+        reach: Reach | None,
+        school: School | None,
+        groups: list[NoticeGroup] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
         if len(schools) == 1:
@@ -181,7 +190,9 @@ class EditForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     signature = forms.CharField(
-        label=_("Your name (signature)"), max_length=60, required=False,
+        label=_("Your name (signature)"),
+        max_length=60,
+        required=False,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
 
@@ -208,15 +219,21 @@ class TemplateForm(forms.Form):
 
 class PolicyForm(forms.Form):
     remind_after_hours = forms.IntegerField(
-        label=_("In-app reminder to the unread after (hours)"), min_value=0, max_value=720,
+        label=_("In-app reminder to the unread after (hours)"),
+        min_value=0,
+        max_value=720,
         help_text=_("0 turns this step off."),
     )
     sms_after_hours = forms.IntegerField(
-        label=_("Text message to the unread after (hours)"), min_value=0, max_value=720,
+        label=_("Text message to the unread after (hours)"),
+        min_value=0,
+        max_value=720,
         help_text=_("0 turns this step off."),
     )
     escalate_after_hours = forms.IntegerField(
-        label=_("List of unreached families to the head teacher after (hours)"), min_value=0, max_value=720,
+        label=_("List of unreached families to the head teacher after (hours)"),
+        min_value=0,
+        max_value=720,
         help_text=_("0 turns this step off."),
     )
 
@@ -232,16 +249,26 @@ def guardian_choices(reach: Reach, limit: int = MAX_FAMILY_CHOICES) -> list[tupl
     """Guardian accounts of the families within reach, labelled with their children."""
     rows = (
         Guardianship.objects.filter(reach.student_q("student__"), guardian__person__user__isnull=False)
-        .order_by("student__current_class__grade__order", "student__current_class__name", "student__student_number")
-        .values_list("guardian__person__user_id", "guardian__person__family_name", "guardian__person__given_name",
-                     "student__person__family_name", "student__person__given_name")[: limit * 3]
+        .order_by(
+            "student__current_class__grade__order", "student__current_class__name", "student__student_number"
+        )
+        .values_list(
+            "guardian__person__user_id",
+            "guardian__person__family_name",
+            "guardian__person__given_name",
+            "student__person__family_name",
+            "student__person__given_name",
+        )[: limit * 3]
     )
     labels: dict[int, tuple[str, list[str]]] = {}
     for uid, gf, gg, sf, sg in rows:
         entry = labels.setdefault(uid, (_full_name(gf, gg), []))
         entry[1].append(_full_name(sf, sg))
     return [
-        (str(uid), str(_("%(guardian)s (guardian of %(children)s)") % {"guardian": g, "children": "、".join(kids)}))
+        (
+            str(uid),
+            str(_("%(guardian)s (guardian of %(children)s)") % {"guardian": g, "children": "、".join(kids)}),
+        )
         for uid, (g, kids) in list(labels.items())[:limit]
     ]
 
@@ -257,7 +284,9 @@ class GroupForm(forms.Form):
         label=_("Guardian accounts"), widget=forms.CheckboxSelectMultiple, required=False
     )
 
-    def __init__(self, *args: Any, schools: list[School], reach: Reach, school: School, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, schools: list[School], reach: Reach, school: School, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["school"]).choices = [(s.pk, s.name) for s in schools]
         if len(schools) == 1:

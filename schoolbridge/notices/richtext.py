@@ -18,11 +18,14 @@ import re
 import nh3
 from django.utils.html import escape, urlize
 
-TAGS = frozenset({"p", "br", "div", "strong", "b", "em", "i", "u", "s", "h3", "h4", "ul", "ol", "li", "blockquote", "a"})
+TAGS = frozenset(
+    {"p", "br", "div", "strong", "b", "em", "i", "u", "s", "h3", "h4", "ul", "ol", "li", "blockquote", "a"}
+)
 ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 
-_LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*(?:%s)\b[^>]*>" % "|".join(sorted(TAGS)), re.IGNORECASE)
+_TAG_NAMES = "|".join(sorted(TAGS))
+_LOOKS_LIKE_HTML = re.compile(rf"<\s*/?\s*(?:{_TAG_NAMES})\b[^>]*>", re.IGNORECASE)
 _BLOCK_END = re.compile(r"<\s*(?:br\s*/?|/p|/div|/h3|/h4|/li|/blockquote)\s*>", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"<\s*li\b[^>]*>", re.IGNORECASE)
 

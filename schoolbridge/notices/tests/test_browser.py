@@ -21,7 +21,9 @@ TITLE = "春游回执 Spring outing"
 
 
 def _phone(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2
+    )
     return context, context.new_page()
 
 
@@ -38,7 +40,9 @@ def _text(page: Any, selector: str) -> str:
     return page.inner_text(selector).strip()
 
 
-def test_notice_sent_read_confirmed_and_reminded_live(live_world: Any, live_server_url: str, browser: Any) -> None:
+def test_notice_sent_read_confirmed_and_reminded_live(
+    live_world: Any, live_server_url: str, browser: Any
+) -> None:
     base = live_server_url
     contexts = []
     try:
@@ -93,7 +97,9 @@ def test_notice_sent_read_confirmed_and_reminded_live(live_world: Any, live_serv
         assert one.inner_text(":is(.notice-body b, .notice-body strong)") == "请确认"
         assert_fits_phone(one)
         assert_accessible(one, "the guardian's notice page")
-        head.wait_for_function("() => document.getElementById('count-read').textContent.trim() === '1'", timeout=15000)
+        head.wait_for_function(
+            "() => document.getElementById('count-read').textContent.trim() === '1'", timeout=15000
+        )
         with one.expect_navigation():
             one.click("#confirm-button")
         one.wait_for_selector("#confirmed")

@@ -15,15 +15,21 @@ from schoolbridge.testing.world import World
 
 def test_formatting_is_kept_and_scripts_handlers_and_bad_links_are_removed() -> None:
     posted = (
-        '<h3>Sports day</h3><p><strong>Bring</strong> <em>trainers</em> <u>and</u> water.</p>'
+        "<h3>Sports day</h3><p><strong>Bring</strong> <em>trainers</em> <u>and</u> water.</p>"
         "<ul><li>Grade 7 at 9:00</li><li>Grade 8 at 10:30</li></ul>"
         '<p><a href="https://example.org/plan" onclick="steal()">plan</a> '
         '<a href="javascript:alert(1)">click</a></p>'
         '<script>alert(1)</script><img src="x" onerror="alert(2)"><p style="color:red" class="x">done</p>'
     )
     out = richtext.clean(posted)
-    for kept in ("<h3>Sports day</h3>", "<strong>Bring</strong>", "<em>trainers</em>", "<u>and</u>",
-                 "<li>Grade 7 at 9:00</li>", 'href="https://example.org/plan"'):
+    for kept in (
+        "<h3>Sports day</h3>",
+        "<strong>Bring</strong>",
+        "<em>trainers</em>",
+        "<u>and</u>",
+        "<li>Grade 7 at 9:00</li>",
+        'href="https://example.org/plan"',
+    ):
         assert kept in out
     for removed in ("script", "alert", "onclick", "onerror", "<img", "javascript:", "style=", "class="):
         assert removed not in out
@@ -33,14 +39,19 @@ def test_formatting_is_kept_and_scripts_handlers_and_bad_links_are_removed() -> 
 
 def test_plain_text_becomes_paragraphs_breaks_and_links_with_markup_shown_as_text() -> None:
     out = richtext.clean("Line one\nsee https://example.org/a?b=1&c=2\n\n<script>x</script> & 5 < 6")
-    assert out.startswith("<p>Line one<br>see <a href=\"https://example.org/a?b=1&amp;c=2\"")
+    assert out.startswith('<p>Line one<br>see <a href="https://example.org/a?b=1&amp;c=2"')
     assert "<p>&lt;script&gt;x&lt;/script&gt; &amp; 5 &lt; 6</p>" in out
 
 
 def test_web_addresses_in_rich_text_become_links_once() -> None:
-    out = richtext.clean('<p>Plan: https://example.org/plan and <a href="https://a.example/x">https://a.example/x</a></p>')
+    out = richtext.clean(
+        '<p>Plan: https://example.org/plan and <a href="https://a.example/x">https://a.example/x</a></p>'
+    )
     assert out.count("<a ") == 2
-    assert '<a href="https://example.org/plan" rel="noopener noreferrer nofollow">https://example.org/plan</a>' in out
+    assert (
+        '<a href="https://example.org/plan" rel="noopener noreferrer nofollow">https://example.org/plan</a>'
+        in out
+    )
 
 
 def test_text_version_for_summaries_and_sms() -> None:
@@ -60,8 +71,10 @@ def test_send_stores_sanitized_html_and_notifies_with_plain_text(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         notice = actions.send_notice(
-            world.user("a_head"), world.a.school.pk, title="Sports day",
-            body='<p><strong>Bring</strong> trainers</p><script>x()</script>',
+            world.user("a_head"),
+            world.a.school.pk,
+            title="Sports day",
+            body="<p><strong>Bring</strong> trainers</p><script>x()</script>",
             audience=[f"class:{world.a.g7c1.pk}"],
         )
     assert notice.body == "<p><strong>Bring</strong> trainers</p>"
@@ -87,8 +100,10 @@ def test_empty_or_oversized_rich_text_is_refused_on_the_body_field(world: World)
 @pytest.mark.django_db
 def test_guardian_sees_the_formatting_and_never_a_script(world: World) -> None:
     notice = actions.send_notice(
-        world.user("a_head"), world.a.school.pk, title="Trip",
-        body='<p><strong>Coats</strong> please</p><ul><li>lunch</li></ul>',
+        world.user("a_head"),
+        world.a.school.pk,
+        title="Trip",
+        body="<p><strong>Coats</strong> please</p><ul><li>lunch</li></ul>",
         audience=[f"class:{world.a.g7c1.pk}"],
     )
     # Whatever is in the row, the page shows it through the sanitizer.
