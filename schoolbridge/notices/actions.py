@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from schoolbridge.access.helpers import _pk
 from schoolbridge.audit.log import record, snapshot
 from schoolbridge.core.errors import Errors, InvalidInput, NotFound
-from schoolbridge.core.models import Guardianship, School, Staff, Student
+from schoolbridge.core.models import Class, Guardianship, School, Staff, Student, TeachingAssignment
 from schoolbridge.notify import channels as notify_channels
 from schoolbridge.notify.actions import notify
 from schoolbridge.notify.models import Notification
@@ -272,12 +272,15 @@ def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, i
     class_ids: list[int] = []
     student_ids: list[int] = []
     group_ids: list[int] = []
+    staff_parts: dict[str, list[int]] = {}
     whole = staff = False
     for kind, target in notice.audiences.values_list("kind", "target_id"):
         if kind == AudienceKind.SCHOOL:
             whole = True
         elif kind == AudienceKind.STAFF:
             staff = True
+        elif kind in STAFF_KINDS:
+            staff_parts.setdefault(kind, []).append(target)
         elif kind == AudienceKind.GRADE:
             grade_ids.append(target)
         elif kind == AudienceKind.CLASS:
@@ -325,13 +328,48 @@ def resolve_recipients(notice: Notice) -> dict[int, tuple[bool, set[tuple[int, i
         for user_id, student_id, class_id in rows.iterator(chunk_size=5000):
             entry = out.setdefault(user_id, (False, set()))
             entry[1].add((student_id, class_id))
-    if staff:
+    staff_q = Q() if staff else _staff_group_q(notice.school_id, staff_parts) if staff_parts else None
+    if staff_q is not None:
         for user_id in Staff.objects.filter(
-            school_id=notice.school_id, active=True, person__user__isnull=False, person__user__is_active=True
+            staff_q,
+            school_id=notice.school_id,
+            active=True,
+            person__user__isnull=False,
+            person__user__is_active=True,
         ).values_list("person__user_id", flat=True):
             out.setdefault(user_id, (True, set()))
     out.pop(notice.author_id, None)
     return out
+
+
+STAFF_KINDS = (AudienceKind.STAFF_HEADS, AudienceKind.STAFF_GRADE, AudienceKind.STAFF_SUBJECT)
+
+
+def _staff_group_q(school_id: int, parts: dict[str, list[int]]) -> Any:
+    """Staff groups as one filter on Staff: head teachers of this year's classes; the teachers (head and
+    subject) of a grade's classes; the teachers of a subject — teaching assignments of the current term, or of
+    this year's classes when no term covers today."""
+    from django.db.models import Q
+
+    today = timezone.localdate()
+    classes = Class.objects.filter(
+        school_id=school_id, year__start_date__lte=today, year__end_date__gte=today
+    )
+    assignments = TeachingAssignment.objects.filter(school_id=school_id, klass__in=classes)
+    in_term = assignments.filter(term__start_date__lte=today, term__end_date__gte=today)
+    if in_term.exists():
+        assignments = in_term
+    q = Q(pk__in=[])
+    if AudienceKind.STAFF_HEADS in parts:
+        q |= Q(pk__in=classes.exclude(head_teacher=None).values("head_teacher_id"))
+    if grades := parts.get(AudienceKind.STAFF_GRADE):
+        q |= Q(
+            pk__in=classes.filter(grade_id__in=grades).exclude(head_teacher=None).values("head_teacher_id")
+        )
+        q |= Q(pk__in=assignments.filter(klass__grade_id__in=grades).values("teacher_id"))
+    if subjects := parts.get(AudienceKind.STAFF_SUBJECT):
+        q |= Q(pk__in=assignments.filter(subject_id__in=subjects).values("teacher_id"))
+    return q
 
 
 def _create_receipts(notice: Notice, now: datetime.datetime) -> int:

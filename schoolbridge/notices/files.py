@@ -66,9 +66,9 @@ def check_upload(upload: Any) -> tuple[str | None, Any]:
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     spec = EXTENSIONS.get(ext)
     if spec is None:
-        return None, _("“%(name)s” is not an allowed type (images, PDF, Word, Excel or PowerPoint files).") % {
-            "name": name
-        }
+        return None, _(
+            "“%(name)s” is not an allowed type (images, PDF, Word, Excel or PowerPoint files)."
+        ) % {"name": name}
     content_type, sniffed, folder = spec
     upload.seek(0)
     head = upload.read(filetypes.HEAD_BYTES)

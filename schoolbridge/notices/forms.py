@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from schoolbridge.core.models import Class, GradeLevel, Guardianship, School, Student
+from schoolbridge.core.models import Class, GradeLevel, Guardianship, School, Student, Subject
 
 from .files import ACCEPT
 from .models import NoticeGroup, Priority
@@ -69,6 +69,14 @@ def audience_choices(r: Reach, school: School) -> tuple[list[tuple[str, str]], l
         groups.append((f"school:{school.pk}", str(_("All families of %(school)s") % {"school": school.name})))
     if r.staff:
         groups.append((f"staff:{school.pk}", str(_("All staff of %(school)s") % {"school": school.name})))
+        groups.append((f"staff_heads:{school.pk}", str(_("All head teachers (班主任)"))))
+    for g in GradeLevel.objects.filter(pk__in=r.staff_grade_ids).order_by("order"):
+        groups.append((f"staff_grade:{g.pk}", str(_("Teachers of %(grade)s") % {"grade": g.name})))
+    if r.staff:
+        for subject in Subject.objects.filter(school=school).order_by("name"):
+            groups.append(
+                (f"staff_subj:{subject.pk}", str(_("%(subject)s teachers") % {"subject": subject.name}))
+            )
     for g in GradeLevel.objects.filter(pk__in=r.grade_ids).order_by("order"):
         groups.append((f"grade:{g.pk}", str(_("All families of %(grade)s") % {"grade": g.name})))
     classes = list(Class.objects.filter(pk__in=r.class_ids).order_by("grade__order", "name"))

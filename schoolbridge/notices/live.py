@@ -63,8 +63,10 @@ class ProgressConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         notice_id = int(self.scope["url_route"]["kwargs"]["notice_id"])
         await self.accept()
-        if user is None or not getattr(user, "is_authenticated", False) or not await _may_watch(
-            user, self.scope.get("session"), notice_id
+        if (
+            user is None
+            or not getattr(user, "is_authenticated", False)
+            or not await _may_watch(user, self.scope.get("session"), notice_id)
         ):
             await self.close(code=CLOSE_FORBIDDEN)
             return

@@ -38,15 +38,22 @@ class AudienceKind(models.TextChoices):
     GUARDIANS = "guardians", _("selected families")
     STAFF = "staff", _("staff")
     GROUP = "group", _("custom group")
+    STAFF_HEADS = "staff_heads", _("head teachers")
+    STAFF_GRADE = "staff_grade", _("teachers of a grade")
+    STAFF_SUBJECT = "staff_subj", _("teachers of a subject")
 
 
 class Notice(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="notices")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notices_sent")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notices_sent"
+    )
     title = models.CharField(_("title"), max_length=120)
     body = models.TextField(_("text"), max_length=5000)
-    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
     confirmation_required = models.BooleanField(_("confirmation required"), default=False)
     signature_required = models.BooleanField(_("signature required"), default=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
@@ -59,9 +66,13 @@ class Notice(models.Model):
     # A double-tapped send carries the same key: one notice per (author, key).
     idempotency_key = models.CharField(max_length=64, blank=True)
     # Per-notice reminder thresholds in hours (empty: the school's policy; 0: this stage is off).
-    remind_after_hours = models.PositiveIntegerField(_("in-app reminder after (hours)"), null=True, blank=True)
+    remind_after_hours = models.PositiveIntegerField(
+        _("in-app reminder after (hours)"), null=True, blank=True
+    )
     sms_after_hours = models.PositiveIntegerField(_("SMS after (hours)"), null=True, blank=True)
-    escalate_after_hours = models.PositiveIntegerField(_("head teacher list after (hours)"), null=True, blank=True)
+    escalate_after_hours = models.PositiveIntegerField(
+        _("head teacher list after (hours)"), null=True, blank=True
+    )
     last_manual_reminder_at = models.DateTimeField(null=True, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
 
@@ -106,7 +117,9 @@ class NoticeAudience(models.Model):
 
     class Meta:
         verbose_name = _("notice audience")
-        constraints = [models.UniqueConstraint(fields=["notice", "kind", "target_id"], name="notice_audience_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "kind", "target_id"], name="notice_audience_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.target_id}"
@@ -146,7 +159,9 @@ class Receipt(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="receipts")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_receipts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_receipts"
+    )
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -212,7 +227,11 @@ class NoticeTemplate(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="notice_templates")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="notice_templates"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notice_templates",
     )
     name = models.CharField(_("template name"), max_length=80)
     title = models.CharField(_("title"), max_length=120)
@@ -281,7 +300,9 @@ class NoticeGroup(models.Model):
 
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="notice_groups")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_groups")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_groups"
+    )
     name = models.CharField(_("group name"), max_length=80)
     shared = models.BooleanField(_("shared with the school"), default=False)
     students = models.ManyToManyField(Student, blank=True, related_name="+", verbose_name=_("families"))

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from schoolbridge.access.scope import get_scope
-from schoolbridge.core.models import Class, GradeLevel, Guardianship, School, Student
+from schoolbridge.core.models import Class, GradeLevel, Guardianship, School, Student, Subject
 
 from .models import AudienceKind, Notice, NoticeGroup
 
@@ -28,15 +28,26 @@ class Reach:
     staff: bool = False
     grade_ids: set[int] = field(default_factory=set)
     class_ids: set[int] = field(default_factory=set)
+    staff_grade_ids: set[int] = field(default_factory=set)  # grades whose teachers may be addressed
 
     @property
     def any(self) -> bool:
-        return bool(self.whole_school or self.staff or self.grade_ids or self.class_ids)
+        return bool(
+            self.whole_school or self.staff or self.grade_ids or self.class_ids or self.staff_grade_ids
+        )
 
     def allows(self, kind: str, target_id: int) -> bool:
         """Whether a single audience row is within reach (families are checked by family_ids)."""
         if kind in (AudienceKind.SCHOOL, AudienceKind.STAFF):
-            return target_id == self.school_id and (self.whole_school if kind == AudienceKind.SCHOOL else self.staff)
+            return target_id == self.school_id and (
+                self.whole_school if kind == AudienceKind.SCHOOL else self.staff
+            )
+        if kind == AudienceKind.STAFF_HEADS:
+            return target_id == self.school_id and self.staff
+        if kind == AudienceKind.STAFF_GRADE:
+            return target_id in self.staff_grade_ids
+        if kind == AudienceKind.STAFF_SUBJECT:
+            return self.staff and Subject.objects.filter(pk=target_id, school_id=self.school_id).exists()
         if kind == AudienceKind.GRADE:
             return target_id in self.grade_ids
         if kind == AudienceKind.CLASS:
@@ -47,7 +58,9 @@ class Reach:
         """The given students that are families this sender may select (enrolled, in the sender's classes)."""
         if not student_ids:
             return set()
-        qs = Student.objects.filter(pk__in=student_ids, school_id=self.school_id, status=Student.Status.ENROLLED)
+        qs = Student.objects.filter(
+            pk__in=student_ids, school_id=self.school_id, status=Student.Status.ENROLLED
+        )
         if not self.whole_school:
             qs = qs.filter(current_class_id__in=self.class_ids)
         return set(qs.values_list("pk", flat=True))
@@ -72,7 +85,9 @@ class Reach:
 
 def visible_groups(user: Any, school_id: int) -> QuerySet[NoticeGroup]:
     """Custom groups the user may address in a school: their own, and the school's shared groups."""
-    return NoticeGroup.objects.filter(Q(owner_id=getattr(user, "pk", None) or 0) | Q(shared=True), school_id=school_id)
+    return NoticeGroup.objects.filter(
+        Q(owner_id=getattr(user, "pk", None) or 0) | Q(shared=True), school_id=school_id
+    )
 
 
 def can_edit_group(user: Any, group: NoticeGroup) -> bool:
@@ -116,8 +131,10 @@ def reach(user: Any, school_id: int) -> Reach:
     if out.whole_school:
         out.grade_ids = set(GradeLevel.objects.filter(school_id=school_id).values_list("pk", flat=True))
         out.class_ids = set(current.values_list("pk", flat=True))
+        out.staff_grade_ids = set(out.grade_ids)
     elif grades:
         out.grade_ids = grades
+        out.staff_grade_ids = set(grades)
         out.class_ids |= set(current.filter(grade_id__in=grades).values_list("pk", flat=True))
     return out
 

@@ -147,7 +147,11 @@ def family_read_rates(school: Any, since: datetime.datetime, by: str = "student"
                 notice__school_id=school_id, notice__status=Status.SENT, notice__sent_at__gte=since
             )
             .values("student_id", "notice_id")
-            .annotate(read=Min("receipt__read_at"), confirmed=Min("receipt__confirmed_at"), sent=Min("notice__sent_at"))
+            .annotate(
+                read=Min("receipt__read_at"),
+                confirmed=Min("receipt__confirmed_at"),
+                sent=Min("notice__sent_at"),
+            )
             .values_list("student_id", "read", "confirmed", "sent")
         )
     elif by == "account":

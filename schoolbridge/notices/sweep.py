@@ -70,7 +70,9 @@ def _in(ids: list[int]) -> str:
     return ",".join(str(int(i)) for i in ids)
 
 
-def _insert_inbox(kind: str, prefix: str, marker_column: str, notice_ids: list[int], now: datetime.datetime) -> int:
+def _insert_inbox(
+    kind: str, prefix: str, marker_column: str, notice_ids: list[int], now: datetime.datetime
+) -> int:
     """One INSERT ... SELECT: an inbox row for every receipt of these notices marked at `now`."""
     n, r, note = _table(Notice), _table(Receipt), _table(Notification)
     sql = f"""
@@ -127,7 +129,10 @@ def _sms(notice_ids: list[int], now: datetime.datetime) -> int:
         return 0
     with_phone = get_user_model().objects.filter(is_active=True, phone__isnull=False).exclude(phone="")
     marked = Receipt.objects.filter(
-        notice_id__in=notice_ids, read_at__isnull=True, sms_sent_at__isnull=True, user__in=with_phone.values("pk")
+        notice_id__in=notice_ids,
+        read_at__isnull=True,
+        sms_sent_at__isnull=True,
+        user__in=with_phone.values("pk"),
     ).update(sms_sent_at=now)
     if not marked:
         return 0
@@ -160,8 +165,9 @@ def _escalate(notices: dict[int, Notice], notice_ids: list[int], now: datetime.d
             groups[(notice_id, class_id)].add(student_id)
     class_ids = {c for _n, c in receipts_of if c}
     heads = dict(
-        Class.objects.filter(pk__in=class_ids, head_teacher__active=True, head_teacher__person__user__isnull=False)
-        .values_list("pk", "head_teacher__person__user_id")
+        Class.objects.filter(
+            pk__in=class_ids, head_teacher__active=True, head_teacher__person__user__isnull=False
+        ).values_list("pk", "head_teacher__person__user_id")
     )
     class_names = dict(Class.objects.filter(pk__in=class_ids).values_list("pk", "name"))
     school_admins: dict[int, list[int]] = defaultdict(list)
@@ -186,7 +192,9 @@ def _escalate(notices: dict[int, Notice], notice_ids: list[int], now: datetime.d
     ):
         child_names[student_id] = Person(family_name=sf, given_name=sg).full_name
         phone = user_phone or person_phone or "—"
-        contacts[student_id].append(f"{Person(family_name=gf, given_name=gg).full_name} ({relationship}) {phone}")
+        contacts[student_id].append(
+            f"{Person(family_name=gf, given_name=gg).full_name} ({relationship}) {phone}"
+        )
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=set(heads.values()))}
     done_receipts: set[int] = set()
     sent = 0
@@ -213,8 +221,14 @@ def _escalate(notices: dict[int, Notice], notice_ids: list[int], now: datetime.d
                 "class": class_names.get(klass_id, "—") if klass_id else "—",
                 "title": notice.title,
             }
-            notify(recipients, KIND_ESCALATION, title, "\n".join(lines), f"/notices/{notice_id}/progress/",
-                   school=notice.school_id)
+            notify(
+                recipients,
+                KIND_ESCALATION,
+                title,
+                "\n".join(lines),
+                f"/notices/{notice_id}/progress/",
+                school=notice.school_id,
+            )
             done_receipts |= receipt_ids
             sent += 1
     if done_receipts:
@@ -250,7 +264,9 @@ def run_sweep(now: datetime.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     notices = {
         n.pk: n
-        for n in Notice.objects.filter(status=Status.SENT, sent_at__gte=now - datetime.timedelta(days=ACTIVE_DAYS))
+        for n in Notice.objects.filter(
+            status=Status.SENT, sent_at__gte=now - datetime.timedelta(days=ACTIVE_DAYS)
+        )
     }
     if not notices:
         return {"notices": 0, "reminded": 0, "texted": 0, "escalated": 0}

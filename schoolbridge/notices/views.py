@@ -57,8 +57,13 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notices/index.html",
-        {"received": received, "sent": sent, "may_send": bool(schools), "family_rates": family_rates,
-         "rate_days": RATE_DAYS},
+        {
+            "received": received,
+            "sent": sent,
+            "may_send": bool(schools),
+            "family_rates": family_rates,
+            "rate_days": RATE_DAYS,
+        },
     )
 
 
@@ -79,7 +84,12 @@ def compose(request: HttpRequest) -> HttpResponse:
             initial.update(title=t.title, body=t.body, confirmation_required=t.confirmation_required)
     r = reach(request.user, school.pk)
     form = ComposeForm(
-        request.POST or None, request.FILES or None, initial=initial, schools=schools, reach=r, school=school,
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        schools=schools,
+        reach=r,
+        school=school,
         groups=list(visible_groups(request.user, school.pk)),
     )
     if request.method == "POST" and form.is_valid():
@@ -107,7 +117,9 @@ def compose(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The recipient's view: opening it is the read receipt. Managers go to the progress page."""
-    receipt = Receipt.objects.filter(notice_id=pk, user_id=request.user.pk or 0).select_related("notice").first()
+    receipt = (
+        Receipt.objects.filter(notice_id=pk, user_id=request.user.pk or 0).select_related("notice").first()
+    )
     if receipt is None or receipt.notice.status != Status.SENT:
         notice = Notice.objects.filter(pk=pk).first()
         if notice is not None and can_manage(request.user, notice):
@@ -119,7 +131,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _recipient_page(request, receipt, ConfirmForm())
 
 
-def _recipient_page(request: HttpRequest, receipt: Receipt, form: ConfirmForm, status: int = 200) -> HttpResponse:
+def _recipient_page(
+    request: HttpRequest, receipt: Receipt, form: ConfirmForm, status: int = 200
+) -> HttpResponse:
     notice = _notice(receipt.notice_id)
     context = {
         "notice": notice,
@@ -232,7 +246,8 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
         raise NotFound
     notice = att.notice
     allowed = can_manage(request.user, notice) or (
-        notice.status == Status.SENT and Receipt.objects.filter(notice=notice, user_id=request.user.pk or 0).exists()
+        notice.status == Status.SENT
+        and Receipt.objects.filter(notice=notice, user_id=request.user.pk or 0).exists()
     )
     if not allowed:
         raise NotFound
@@ -241,8 +256,9 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     except FileNotFoundError:
         raise NotFound from None
     inline = att.is_image or att.content_type == "application/pdf"
-    response = FileResponse(handle, content_type=att.content_type, filename=att.original_name,
-                            as_attachment=not inline)
+    response = FileResponse(
+        handle, content_type=att.content_type, filename=att.original_name, as_attachment=not inline
+    )
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "sandbox"
     return response
@@ -259,8 +275,13 @@ def templates(request: HttpRequest) -> HttpResponse:
         d = form.cleaned_data
         try:
             actions.save_template(
-                request.user, d["school"], name=d["name"], title=d["title"], body=d["body"],
-                library=bool(d.get("library")), confirmation_required=d["confirmation_required"],
+                request.user,
+                d["school"],
+                name=d["name"],
+                title=d["title"],
+                body=d["body"],
+                library=bool(d.get("library")),
+                confirmation_required=d["confirmation_required"],
             )
         except ValidationError as exc:
             add_action_errors(form, exc)
@@ -271,7 +292,11 @@ def templates(request: HttpRequest) -> HttpResponse:
     for s in schools:
         for t in actions.templates_for(request.user, s.pk):
             rows.append(
-                {"t": t, "school": s, "deletable": t.owner_id == request.user.pk or can_edit_library(request.user, s.pk)}
+                {
+                    "t": t,
+                    "school": s,
+                    "deletable": t.owner_id == request.user.pk or can_edit_library(request.user, s.pk),
+                }
             )
     status = 400 if request.method == "POST" else 200
     return render(request, "notices/templates.html", {"form": form, "rows": rows}, status=status)
@@ -321,14 +346,24 @@ def _group_page(request: HttpRequest, group: NoticeGroup | None) -> HttpResponse
             students=[str(pk) for pk in group.students.values_list("pk", flat=True)],
             guardians=[str(pk) for pk in group.guardians.values_list("pk", flat=True)],
         )
-    form = GroupForm(request.POST or None, initial=initial, schools=schools, reach=reach(request.user, school.pk),
-                     school=school)
+    form = GroupForm(
+        request.POST or None,
+        initial=initial,
+        schools=schools,
+        reach=reach(request.user, school.pk),
+        school=school,
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             actions.save_group(
-                request.user, school.pk, name=d["name"], shared=d["shared"], students=d["students"],
-                guardians=d["guardians"], group_id=group.pk if group else None,
+                request.user,
+                school.pk,
+                name=d["name"],
+                shared=d["shared"],
+                students=d["students"],
+                guardians=d["guardians"],
+                group_id=group.pk if group else None,
             )
         except ValidationError as exc:
             add_action_errors(form, exc)

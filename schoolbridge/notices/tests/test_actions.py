@@ -51,14 +51,19 @@ def _second_guardian(world: World, username: str = "a_parent2") -> Any:
     """Another account in the family of a_parent's child (student 1 of g7c1)."""
     from django.contrib.auth import get_user_model
 
-    user = get_user_model().objects.create_user(username=username, password="x-Bridge-2026", phone="13700000001")
+    user = get_user_model().objects.create_user(
+        username=username, password="x-Bridge-2026", phone="13700000001"
+    )
     guardian = Guardian.objects.create(
         district=world.district,
         person=Person.objects.create(district=world.district, family_name="陈", given_name="爸爸", user=user),
     )
     Guardianship.objects.create(
-        district=world.district, school=world.a.school, guardian=guardian,
-        student=world.a.students["g7c1"][0], relationship="father",
+        district=world.district,
+        school=world.a.school,
+        guardian=guardian,
+        student=world.a.students["g7c1"][0],
+        relationship="father",
     )
     return user
 
@@ -144,10 +149,16 @@ def test_school_and_staff_audience(world: World) -> None:
 
 
 def test_guardianship_without_notices_and_teacher_in_other_school(world: World) -> None:
-    Guardianship.objects.filter(guardian__person__user=world.user("a_parent_norec")).update(receives_notices=False)
+    Guardianship.objects.filter(guardian__person__user=world.user("a_parent_norec")).update(
+        receives_notices=False
+    )
     with pytest.raises(NotFound):
         actions.send_notice(
-            world.user("a_head"), world.b.school.pk, title="x", body="y", audience=[f"class:{world.b.g7c1.pk}"]
+            world.user("a_head"),
+            world.b.school.pk,
+            title="x",
+            body="y",
+            audience=[f"class:{world.b.g7c1.pk}"],
         )
     notice = _send(world, "a_head", [f"class:{world.a.g7c1.pk}"])
     assert list(Receipt.objects.filter(notice=notice).values_list("user_id", flat=True)) == [
@@ -155,9 +166,16 @@ def test_guardianship_without_notices_and_teacher_in_other_school(world: World) 
     ]
 
 
-def test_schedule_in_the_past_and_scheduled_dispatch(world: World, django_capture_on_commit_callbacks: Any) -> None:
+def test_schedule_in_the_past_and_scheduled_dispatch(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
     with pytest.raises(ValidationError) as exc:
-        _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], send_at=timezone.now() - datetime.timedelta(hours=1))
+        _send(
+            world,
+            "a_head",
+            [f"class:{world.a.g7c1.pk}"],
+            send_at=timezone.now() - datetime.timedelta(hours=1),
+        )
     assert "send_at" in _errors(exc)
     at = timezone.now() + datetime.timedelta(hours=2)
     notice = _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], send_at=at)
@@ -166,7 +184,10 @@ def test_schedule_in_the_past_and_scheduled_dispatch(world: World, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         assert actions.dispatch_due(now=at + datetime.timedelta(seconds=1)) == 1
     notice.refresh_from_db()
-    assert notice.status == Status.SENT and Receipt.objects.filter(notice=notice, delivered_at__isnull=False).count() == 2
+    assert (
+        notice.status == Status.SENT
+        and Receipt.objects.filter(notice=notice, delivered_at__isnull=False).count() == 2
+    )
     assert actions.dispatch_due(now=at + datetime.timedelta(seconds=5)) == 0
 
 
@@ -184,7 +205,9 @@ def test_attachments_checked_by_extension_and_bytes(world: World) -> None:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("word/document.xml", "<w/>")
     notice = _send(
-        world, "a_head", [f"class:{world.a.g7c1.pk}"],
+        world,
+        "a_head",
+        [f"class:{world.a.g7c1.pk}"],
         attachments=[SimpleUploadedFile("plan.png", PNG), SimpleUploadedFile("letter.docx", buf.getvalue())],
     )
     kinds = sorted(NoticeAttachment.objects.filter(notice=notice).values_list("content_type", flat=True))
@@ -200,11 +223,18 @@ def test_attachments_checked_by_extension_and_bytes(world: World) -> None:
     with zipfile.ZipFile(other, "w") as z:
         z.writestr("a.txt", "x")
     with pytest.raises(ValidationError):
-        _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], attachments=[SimpleUploadedFile("x.docx", other.getvalue())])
+        _send(
+            world,
+            "a_head",
+            [f"class:{world.a.g7c1.pk}"],
+            attachments=[SimpleUploadedFile("x.docx", other.getvalue())],
+        )
 
 
 def test_read_confirm_signature(world: World) -> None:
-    notice = _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], confirmation_required=True, signature_required=True)
+    notice = _send(
+        world, "a_head", [f"class:{world.a.g7c1.pk}"], confirmation_required=True, signature_required=True
+    )
     actions.deliver_pending(notice.pk)
     parent = world.user("a_parent")
     with pytest.raises(NotFound):
@@ -240,7 +270,9 @@ def test_edit_keeps_history_and_withdraw_empties_inboxes(world: World) -> None:
     actions.edit_notice(world.user("a_head"), notice.pk, title="Sports day moved", body="Now on Friday.")
     (v,) = NoticeVersion.objects.filter(notice=notice)
     assert (v.version, v.title) == (1, "Sports day")
-    assert set(Notification.objects.filter(link=notice.link).values_list("title", flat=True)) == {"Sports day moved"}
+    assert set(Notification.objects.filter(link=notice.link).values_list("title", flat=True)) == {
+        "Sports day moved"
+    }
     # A school administrator may withdraw it too.
     actions.withdraw_notice(world.user("a_admin"), notice.pk)
     assert Notification.objects.filter(link=notice.link).count() == 0
@@ -285,7 +317,9 @@ def test_sweep_stages_follow_policy_and_never_remind_readers(
     _age(notice, 5)
     assert sweep.run_sweep()["reminded"] == 1
     assert sweep.run_sweep()["reminded"] == 0  # once
-    assert list(Notification.objects.filter(kind="notice.reminder").values_list("user_id", flat=True)) == [norec.pk]
+    assert list(Notification.objects.filter(kind="notice.reminder").values_list("user_id", flat=True)) == [
+        norec.pk
+    ]
     _age(notice, 25)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep.run_sweep()["texted"] == 1
@@ -304,11 +338,21 @@ def test_sweep_stages_follow_policy_and_never_remind_readers(
 
 
 def test_policy_and_per_notice_override(world: World) -> None:
-    actions.set_policy(world.user("a_admin"), world.a.school.pk, remind_after_hours=1, sms_after_hours=0,
-                       escalate_after_hours=0)
+    actions.set_policy(
+        world.user("a_admin"),
+        world.a.school.pk,
+        remind_after_hours=1,
+        sms_after_hours=0,
+        escalate_after_hours=0,
+    )
     with pytest.raises(NotFound):
-        actions.set_policy(world.user("a_head"), world.a.school.pk, remind_after_hours=1, sms_after_hours=0,
-                           escalate_after_hours=0)
+        actions.set_policy(
+            world.user("a_head"),
+            world.a.school.pk,
+            remind_after_hours=1,
+            sms_after_hours=0,
+            escalate_after_hours=0,
+        )
     quick = _send(world, "a_head", [f"class:{world.a.g7c1.pk}"])
     slow = _send(world, "a_head", [f"class:{world.a.g7c1.pk}"], title="Later", remind_after_hours=10)
     for n in (quick, slow):
@@ -316,7 +360,9 @@ def test_policy_and_per_notice_override(world: World) -> None:
         _age(n, 2)
     result = sweep.run_sweep()
     assert result["reminded"] == 2 and result["texted"] == 0
-    assert set(Notification.objects.filter(kind="notice.reminder").values_list("link", flat=True)) == {quick.link}
+    assert set(Notification.objects.filter(kind="notice.reminder").values_list("link", flat=True)) == {
+        quick.link
+    }
 
 
 def test_escalation_waits_for_quiet_hours_unless_urgent(world: World, monkeypatch: Any) -> None:
@@ -341,7 +387,9 @@ def test_sweep_is_set_based(world: World) -> None:
         Notice.objects.all().delete()
         Notification.objects.all().delete()
         for i in range(n_notices):
-            n = _send(world, "a_admin", [f"school:{world.a.school.pk}", f"staff:{world.a.school.pk}"], title=f"n{i}")
+            n = _send(
+                world, "a_admin", [f"school:{world.a.school.pk}", f"staff:{world.a.school.pk}"], title=f"n{i}"
+            )
             actions.deliver_pending(n.pk)
             _age(n, 30)
         with CaptureQueriesContext(connection) as ctx:

@@ -48,7 +48,10 @@ def test_a_group_resolves_to_its_families_and_guardian_accounts(
     assert users == {world.user("a_parent").pk, world.user("a_parent_norec").pk}
     # The guardian account is linked to its child (per-class counts), the family to its class.
     links = set(ReceiptStudent.objects.filter(notice=notice).values_list("student_id", "klass_id"))
-    assert links == {(world.a.students["g7c1"][0].pk, world.a.g7c1.pk), (world.a.students["g7c1"][1].pk, world.a.g7c1.pk)}
+    assert links == {
+        (world.a.students["g7c1"][0].pk, world.a.g7c1.pk),
+        (world.a.students["g7c1"][1].pk, world.a.g7c1.pk),
+    }
 
 
 def test_members_beyond_the_owners_reach_are_refused_and_nothing_is_saved(world: World) -> None:
@@ -85,7 +88,9 @@ def test_personal_groups_are_private_to_their_owner(world: World) -> None:
         _send(world, "a_teacher", [f"group:{group.pk}"])
     assert "audience" in exc.value.message_dict
     with pytest.raises(NotFound):
-        actions.save_group(world.user("a_teacher"), world.a.school.pk, name="x", students=[], group_id=group.pk)
+        actions.save_group(
+            world.user("a_teacher"), world.a.school.pk, name="x", students=[], group_id=group.pk
+        )
     with pytest.raises(NotFound):
         actions.delete_group(world.user("a_teacher"), group.pk)
     with pytest.raises(NotFound):
@@ -148,11 +153,18 @@ def test_the_group_page_creates_edits_and_compose_offers_the_group(
     assert "七年级2班" not in page  # only the head teacher's own class
     bad = c.post("/notices/groups/", {"school": world.a.school.pk, "name": "", "students": [str(first.pk)]})
     assert bad.status_code == 400 and "errorlist" in bad.content.decode()
-    forged = c.post("/notices/groups/", {"school": world.a.school.pk, "name": "x", "students": [str(other.pk)]})
+    forged = c.post(
+        "/notices/groups/", {"school": world.a.school.pk, "name": "x", "students": [str(other.pk)]}
+    )
     assert forged.status_code == 400 and NoticeGroup.objects.count() == 0
     r = c.post(
         "/notices/groups/",
-        {"school": world.a.school.pk, "name": "Choir", "students": [str(first.pk)], "guardians": [str(norec.pk)]},
+        {
+            "school": world.a.school.pk,
+            "name": "Choir",
+            "students": [str(first.pk)],
+            "guardians": [str(norec.pk)],
+        },
     )
     assert r.status_code == 302
     group = NoticeGroup.objects.get()
@@ -172,11 +184,19 @@ def test_the_group_page_creates_edits_and_compose_offers_the_group(
     with django_capture_on_commit_callbacks(execute=True):
         r = c.post(
             "/notices/new/",
-            {"school": world.a.school.pk, "title": "Choir", "body": "Practice moves to Friday.",
-             "audience": [f"group:{group.pk}"], "priority": "normal", "idempotency_key": "g-1"},
+            {
+                "school": world.a.school.pk,
+                "title": "Choir",
+                "body": "Practice moves to Friday.",
+                "audience": [f"group:{group.pk}"],
+                "priority": "normal",
+                "idempotency_key": "g-1",
+            },
         )
     assert r.status_code == 302
     notice = Notice.objects.get()
-    assert set(Receipt.objects.filter(notice=notice).values_list("user_id", flat=True)) == {world.user("a_parent").pk}
+    assert set(Receipt.objects.filter(notice=notice).values_list("user_id", flat=True)) == {
+        world.user("a_parent").pk
+    }
     r = c.post(f"/notices/groups/{group.pk}/delete/")
     assert r.status_code == 302 and not NoticeGroup.objects.exists()

@@ -28,8 +28,12 @@ def _communicator(user: Any, notice_id: int) -> WebsocketCommunicator:
 
 def test_only_managers_watch_and_reads_are_pushed(live_world: Any) -> None:
     notice = actions.send_notice(
-        live_world.user("a_head"), live_world.a.school.pk, title="Trip", body="x",
-        audience=[f"class:{live_world.a.g7c1.pk}"], confirmation_required=True,
+        live_world.user("a_head"),
+        live_world.a.school.pk,
+        title="Trip",
+        body="x",
+        audience=[f"class:{live_world.a.g7c1.pk}"],
+        confirmation_required=True,
     )
 
     async def scenario() -> None:
@@ -47,7 +51,11 @@ def test_only_managers_watch_and_reads_are_pushed(live_world: Any) -> None:
         await sync_to_async(actions.confirm)(live_world.user("a_parent"), notice.pk)
         message = await comm.receive_json_from(timeout=5)
         assert message["type"] == "progress"
-        assert (message["counts"]["read"], message["counts"]["confirmed"], message["counts"]["reached"]) == (1, 1, 1)
+        assert (message["counts"]["read"], message["counts"]["confirmed"], message["counts"]["reached"]) == (
+            1,
+            1,
+            1,
+        )
         await comm.disconnect()
 
     run(scenario)

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.django_db
 
 def _notice(world: World, title: str, sent_at: datetime.datetime) -> Notice:
     n = actions.send_notice(
-        world.user("a_head"), world.a.school.pk, title=title, body="Text.", audience=[f"class:{world.a.g7c1.pk}"],
+        world.user("a_head"),
+        world.a.school.pk,
+        title=title,
+        body="Text.",
+        audience=[f"class:{world.a.g7c1.pk}"],
         confirmation_required=True,
     )
     Notice.objects.filter(pk=n.pk).update(sent_at=sent_at)
@@ -43,9 +47,12 @@ def test_family_read_rates_count_each_family_once_with_the_median_time_to_read(w
     # A second guardian of the first child, who reads the second notice before the mother.
     u = type(parent).objects.create_user(username="a_father", password="x")
     g = Guardian.objects.create(
-        district=world.district, person=Person.objects.create(district=world.district, family_name="刘", given_name="父", user=u)
+        district=world.district,
+        person=Person.objects.create(district=world.district, family_name="刘", given_name="父", user=u),
     )
-    Guardianship.objects.create(district=world.district, school=world.a.school, guardian=g, student=first, relationship="father")
+    Guardianship.objects.create(
+        district=world.district, school=world.a.school, guardian=g, student=first, relationship="father"
+    )
 
     n1 = _notice(world, "one", now - datetime.timedelta(days=3))
     n2 = _notice(world, "two", now - datetime.timedelta(days=2))
@@ -73,7 +80,11 @@ def test_family_read_rates_count_each_family_once_with_the_median_time_to_read(w
     assert [r.key for r in family_read_rates(world.a.school, since)] == [second.pk, first.pk]
 
     accounts = {r.key: r for r in family_read_rates(world.a.school.pk, since, by="account")}
-    assert (accounts[parent.pk].received, accounts[parent.pk].read, accounts[parent.pk].confirmed) == (2, 2, 1)
+    assert (accounts[parent.pk].received, accounts[parent.pk].read, accounts[parent.pk].confirmed) == (
+        2,
+        2,
+        1,
+    )
     assert accounts[parent.pk].median_read_seconds == 30 * 60
     assert (accounts[u.pk].read, accounts[norec.pk].read) == (1, 1)
     assert world.user("a_head").pk not in accounts

@@ -46,11 +46,16 @@ def test_compose_offers_only_the_senders_reach(world: World) -> None:
     assert f'value="class:{world.a.g7c2.pk}"' not in page and "school:" not in page
     assert f'value="guardians:{world.a.students["g7c1"][0].pk}"' in page
     admin_page = _client(world, "a_admin").get("/notices/new/").content.decode()
-    assert f'value="school:{world.a.school.pk}"' in admin_page and f'value="staff:{world.a.school.pk}"' in admin_page
+    assert (
+        f'value="school:{world.a.school.pk}"' in admin_page
+        and f'value="staff:{world.a.school.pk}"' in admin_page
+    )
     assert _client(world, "a_parent").get("/notices/new/").status_code == 404
 
 
-def test_compose_sends_once_on_a_double_tap_and_renders_safely(world: World, django_capture_on_commit_callbacks: Any) -> None:
+def test_compose_sends_once_on_a_double_tap_and_renders_safely(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
     c = _client(world, "a_head")
     with django_capture_on_commit_callbacks(execute=True):
         r1 = _post_compose(c, world)
@@ -80,8 +85,13 @@ def test_compose_errors_are_on_the_fields(world: World) -> None:
 
 def test_confirm_with_signature_and_progress_page(world: World) -> None:
     notice = actions.send_notice(
-        world.user("a_head"), world.a.school.pk, title="Trip", body="Sign please",
-        audience=[f"class:{world.a.g7c1.pk}"], confirmation_required=True, signature_required=True,
+        world.user("a_head"),
+        world.a.school.pk,
+        title="Trip",
+        body="Sign please",
+        audience=[f"class:{world.a.g7c1.pk}"],
+        confirmation_required=True,
+        signature_required=True,
     )
     parent = _client(world, "a_parent")
     r = parent.post(f"/notices/{notice.pk}/confirm/", {"signature": ""})
@@ -102,8 +112,12 @@ def test_confirm_with_signature_and_progress_page(world: World) -> None:
 
 def test_attachments_only_through_the_checked_view(world: World) -> None:
     notice = actions.send_notice(
-        world.user("a_head"), world.a.school.pk, title="Map", body="See the map",
-        audience=[f"class:{world.a.g7c1.pk}"], attachments=[SimpleUploadedFile("map.png", PNG)],
+        world.user("a_head"),
+        world.a.school.pk,
+        title="Map",
+        body="See the map",
+        audience=[f"class:{world.a.g7c1.pk}"],
+        attachments=[SimpleUploadedFile("map.png", PNG)],
     )
     att = notice.attachments.get()
     ok = _client(world, "a_parent").get(f"/notices/attachments/{att.pk}/")
@@ -117,16 +131,26 @@ def test_attachments_only_through_the_checked_view(world: World) -> None:
 
 def test_templates_library_and_personal(world: World) -> None:
     head = _client(world, "a_head")
-    r = head.post("/notices/templates/", {"school": world.a.school.pk, "name": "Fees", "title": "Fees due",
-                                          "body": "Please pay", "library": "on"})
+    r = head.post(
+        "/notices/templates/",
+        {
+            "school": world.a.school.pk,
+            "name": "Fees",
+            "title": "Fees due",
+            "body": "Please pay",
+            "library": "on",
+        },
+    )
     assert r.status_code == 302  # the library box is not offered to a teacher: saved as personal
     t = NoticeTemplate.objects.get()
     assert t.owner_id == world.user("a_head").pk
     page = head.get(f"/notices/new/?template={t.pk}").content.decode()
     assert "Fees due" in page
     admin = _client(world, "a_admin")
-    admin.post("/notices/templates/", {"school": world.a.school.pk, "name": "Closure", "title": "Closed",
-                                       "body": "Snow", "library": "on"})
+    admin.post(
+        "/notices/templates/",
+        {"school": world.a.school.pk, "name": "Closure", "title": "Closed", "body": "Snow", "library": "on"},
+    )
     assert NoticeTemplate.objects.get(name="Closure").owner is None
     assert "Closure" in head.get("/notices/templates/").content.decode()
     assert _client(world, "a_teacher").post(f"/notices/templates/{t.pk}/delete/").status_code == 404
@@ -146,7 +170,12 @@ def test_policy_page_for_school_admin_only(world: World) -> None:
 
 
 def test_index_lists_received_and_sent(world: World) -> None:
-    notice = actions.send_notice(world.user("a_head"), world.a.school.pk, title="Hello", body="x",
-                                 audience=[f"class:{world.a.g7c1.pk}"])
+    notice = actions.send_notice(
+        world.user("a_head"),
+        world.a.school.pk,
+        title="Hello",
+        body="x",
+        audience=[f"class:{world.a.g7c1.pk}"],
+    )
     assert "Hello" in _client(world, "a_parent").get("/notices/").content.decode()
     assert f"/notices/{notice.pk}/progress/" in _client(world, "a_head").get("/notices/").content.decode()

@@ -72,7 +72,9 @@ def _start_worker(var: Path, conf: dict[str, Any], name: str) -> tuple[subproces
     )
     log = var / f"{name}.log"
     out = log.open("wb")
-    proc = subprocess.Popen([sys.executable, "-c", WORKER_BOOT], env=env, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER_BOOT], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
     out.close()
     return proc, log
 
@@ -93,7 +95,10 @@ def _many_guardians(world: Any, n: int) -> None:
     users = list(User.objects.filter(username__startswith="bulk").order_by("pk"))
     district = world.district
     persons = Person.objects.bulk_create(
-        [Person(district=district, family_name="家长", given_name=str(i), user=u) for i, u in enumerate(users)]
+        [
+            Person(district=district, family_name="家长", given_name=str(i), user=u)
+            for i, u in enumerate(users)
+        ]
     )
     persons = list(Person.objects.filter(user__in=users).order_by("pk"))
     guardians = Guardian.objects.bulk_create([Guardian(district=district, person=p) for p in persons])
@@ -101,8 +106,13 @@ def _many_guardians(world: Any, n: int) -> None:
     students = world.a.students["g7c1"]
     Guardianship.objects.bulk_create(
         [
-            Guardianship(district=district, school=world.a.school, guardian=g, student=students[i % len(students)],
-                         relationship="other")
+            Guardianship(
+                district=district,
+                school=world.a.school,
+                guardian=g,
+                student=students[i % len(students)],
+                relationship="other",
+            )
             for i, g in enumerate(guardians)
         ]
     )
@@ -127,7 +137,10 @@ def test_worker_killed_mid_fan_out_leaves_nothing_missing_or_doubled(live_world:
     }
     with broker(conf):
         notice = actions.send_notice(
-            live_world.user("a_head"), live_world.a.school.pk, title="Exam timetable", body="Attached.",
+            live_world.user("a_head"),
+            live_world.a.school.pk,
+            title="Exam timetable",
+            body="Attached.",
             audience=[f"class:{live_world.a.g7c1.pk}"],
         )  # the fan-out task goes to the broker when this commits
         total = Receipt.objects.filter(notice=notice).count()
