@@ -128,3 +128,37 @@ def test_notice_sent_read_confirmed_and_reminded_live(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_groups_page_on_a_phone_creates_a_group_that_compose_offers(
+    live_world: Any, live_server_url: str, browser: Any
+) -> None:
+    from schoolbridge.notices.models import NoticeGroup
+
+    base = live_server_url
+    context, page = _phone(browser)
+    try:
+        log_in(page, base, "a_head")
+        page.goto(f"{base}/notices/groups/")
+        assert_fits_phone(page)
+        assert_accessible(page, "the notice groups page")
+        # A nameless group is refused with the error on the field, and nothing is saved.
+        first = live_world.a.students["g7c1"][0]
+        page.check(f"input[name='students'][value='{first.pk}']")
+        with page.expect_navigation():
+            page.click("button:text-is('保存分组'), button:text-is('Save group')")
+        assert page.locator(".errorlist").count() >= 1
+        assert NoticeGroup.objects.count() == 0
+        page.fill("#id_name", "合唱团 Choir")
+        page.check(f"input[name='students'][value='{first.pk}']")
+        with page.expect_navigation():
+            page.click("button:text-is('保存分组'), button:text-is('Save group')")
+        group = NoticeGroup.objects.get()
+        assert group.name == "合唱团 Choir" and list(group.students.values_list("pk", flat=True)) == [
+            first.pk
+        ]
+        assert page.locator(".notice-list li >> text=合唱团 Choir").count() == 1
+        page.goto(f"{base}/notices/new/")
+        assert page.locator(f"input[value='group:{group.pk}']").count() == 1
+    finally:
+        context.close()
