@@ -1,0 +1,802 @@
+"""Every write of the import hub: stage, map, check (validate + match + preview), commit, hold, roll back,
+review decisions and saved sources.
+
+Commit writes through schoolbridge.core.actions inside one transaction (their audit rows included) plus one
+audit row for the batch; any refusal rolls the whole batch back and marks it failed with the row that was
+refused. Rollback reverses the batch's creations and updates from the rows' before-snapshots, also in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N
+
+from schoolbridge.access.scope import get_scope
+from schoolbridge.audit.log import record, snapshot
+from schoolbridge.core import actions as core
+from schoolbridge.core.errors import InvalidInput, NotFound, Refused
+from schoolbridge.core.models import (
+    Class,
+    Enrollment,
+    Guardian,
+    Guardianship,
+    Person,
+    School,
+    Staff,
+    Student,
+)
+
+from . import mapping as m
+from . import pipeline
+from .models import ImportBatch, ImportRow, ImportSource, ReviewItem, Target
+from .sources import SourceError, Table
+
+MAX_ROWS = 20_000
+S = ImportBatch.Status
+
+
+def _school(actor: Any, school: School | int) -> School:
+    found = get_scope(actor).queryset("school.manage").filter(pk=getattr(school, "pk", school)).first()
+    if found is None:
+        raise NotFound
+    return found
+
+
+def _batch(actor: Any, batch: ImportBatch | int, lock: bool = True) -> ImportBatch:
+    qs = ImportBatch.objects.select_for_update() if lock else ImportBatch.objects
+    found = qs.filter(pk=getattr(batch, "pk", batch)).first()
+    if found is None:
+        raise NotFound
+    _school(actor, found.school_id)
+    return found
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------- stage
+
+
+@transaction.atomic
+def stage(
+    actor: Any,
+    school: School | int,
+    target: str,
+    table: Table,
+    *,
+    filename: str = "",
+    digest: str = "",
+    source: ImportSource | None = None,
+) -> ImportBatch:
+    """A staged batch holding the source's rows as read, with a suggested (or the source's saved) mapping."""
+    school = _school(actor, school)
+    if target not in Target.values:
+        raise InvalidInput({"target": [_("Choose what to import.")]})
+    if len(table.rows) > MAX_ROWS:
+        raise InvalidInput(
+            _("The file has %(count)s rows; at most %(max)s can be imported at once.")
+            % {"count": len(table.rows), "max": MAX_ROWS}
+        )
+    suggested = m.suggest(target, table.headers)
+    saved = {k: v for k, v in (source.mapping if source else {}).items() if v in table.headers}
+    batch = ImportBatch.objects.create(
+        district_id=school.district_id,
+        school=school,
+        source=source,
+        target=target,
+        filename=filename[:255],
+        file_sha256=digest,
+        details={"encoding": table.encoding, "delimiter": table.delimiter, "sheet": table.sheet},
+        headers=table.headers,
+        mapping=saved or suggested,
+        progress_total=len(table.rows),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    ImportRow.objects.bulk_create(
+        (
+            ImportRow(
+                district_id=school.district_id, school=school, batch=batch, number=r.number, raw=r.values
+            )
+            for r in table.rows
+        ),
+        batch_size=500,
+    )
+    record(
+        actor,
+        "imports.batch.stage",
+        batch,
+        None,
+        {"rows": len(table.rows), "target": target, "file": filename},
+    )
+    return batch
+
+
+def stage_failure(
+    actor: Any, school: School | int, target: str, error: SourceError, filename: str = ""
+) -> ImportBatch:
+    """A batch that could not even be read: kept in the history with the located reason."""
+    school = _school(actor, school)
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            district_id=school.district_id,
+            school=school,
+            target=target,
+            status=S.FAILED,
+            filename=filename[:255],
+            errors=[{"message": error.message, "where": error.where}],
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        record(actor, "imports.batch.fail", batch, None, {"error": error.message, "where": error.where})
+    return batch
+
+
+@transaction.atomic
+def set_mapping(
+    actor: Any, batch: ImportBatch | int, mapping: dict[str, str], save_as: str = ""
+) -> ImportBatch:
+    """Choose source columns for the target fields; optionally save them as a template (a file source)."""
+    batch = _batch(actor, batch)
+    if batch.status not in (S.STAGED, S.VALIDATED, S.PREVIEWED, S.HELD):
+        raise Refused(_("This batch can no longer be changed."))
+    known = {f.name for f in m.fields(batch.target)}
+    clean = {k: v for k, v in mapping.items() if k in known and v and v in batch.headers}
+    errors: dict[str, list[Any]] = {}
+    for f in m.missing_required(batch.target, clean):
+        errors.setdefault(f.name, []).append(_("Choose the column for this field."))
+    used: dict[str, str] = {}
+    for name, column in clean.items():
+        if column in used:
+            errors.setdefault(name, []).append(_("This column is already used for another field."))
+        used[column] = name
+    if errors:
+        raise InvalidInput(errors)
+    before = {"mapping": batch.mapping}
+    batch.mapping = clean
+    batch.status = S.STAGED
+    batch.save(update_fields=["mapping", "status"])
+    if save_as.strip():
+        source, _created = ImportSource.objects.get_or_create(
+            school_id=batch.school_id,
+            name=save_as.strip()[:120],
+            defaults={"district_id": batch.district_id, "target": batch.target, "created_by": actor},
+        )
+        source.mapping, source.target = clean, batch.target
+        source.save(update_fields=["mapping", "target"])
+        batch.source = source
+        batch.save(update_fields=["source"])
+        record(actor, "imports.source.mapping", source, None, {"mapping": clean})
+    record(actor, "imports.batch.map", batch, before, {"mapping": clean})
+    return batch
+
+
+# ------------------------------------------------------------------------------------------- check
+
+
+def mark_validating(actor: Any, batch: ImportBatch | int) -> ImportBatch:
+    with transaction.atomic():
+        batch = _batch(actor, batch)
+        if batch.status not in (S.STAGED, S.VALIDATED, S.PREVIEWED, S.HELD):
+            raise Refused(_("This batch can no longer be checked."))
+        if m.missing_required(batch.target, batch.mapping):
+            raise InvalidInput(_("Choose the columns for the required fields first."))
+        batch.status = S.VALIDATING
+        batch.progress_done = 0
+        batch.save(update_fields=["status", "progress_done"])
+    return batch
+
+
+def check(batch_id: int) -> ImportBatch:
+    """Validate, match and preview a batch (the background job). Reads the school's records; the only
+    writes are the batch's own rows, counts and progress."""
+    batch = ImportBatch.objects.get(pk=batch_id)
+    rows = list(ImportRow.objects.filter(batch=batch).order_by("number"))
+    missing = m.missing_required(batch.target, batch.mapping)
+    if missing:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=S.FAILED,
+            errors=[
+                {
+                    "message": N("No column is chosen for the required field %(field)s."),
+                    "params": {"field": f.label},
+                }
+                for f in missing
+            ],  # fmt: skip
+        )
+        batch.refresh_from_db()
+        return batch
+
+    def progress(done: int) -> None:
+        ImportBatch.objects.filter(pk=batch.pk).update(progress_done=done)
+
+    outcomes = pipeline.evaluate(
+        batch.target,
+        batch.school_id,
+        batch.district_id,
+        batch.mapping,
+        [(r.number, r.raw) for r in rows],
+        progress,
+    )
+    with transaction.atomic():
+        ReviewItem.objects.filter(batch=batch).delete()
+        reviews = []
+        for r in rows:
+            o = outcomes[r.number]
+            r.normalized, r.errors, r.match, r.action, r.changes = (
+                o.normalized,
+                o.errors,
+                o.match,
+                o.action,
+                o.changes,
+            )
+            r.result = {}
+            if o.action == "conflict":
+                reviews.append(
+                    ReviewItem(
+                        district_id=batch.district_id,
+                        school_id=batch.school_id,
+                        batch=batch,
+                        row=r,
+                        candidate_type="core.student" if batch.target == "students" else "core.staff",
+                        candidate_id=o.match["id"],
+                        confidence=o.match["confidence"],
+                        reason=o.match["reason"],
+                    )
+                )
+        ImportRow.objects.bulk_update(
+            rows, ["normalized", "errors", "match", "action", "changes", "result"], batch_size=500
+        )
+        ReviewItem.objects.bulk_create(reviews)
+        counts = pipeline.count(outcomes)
+        counts["guardians_new"] = _new_guardian_count(rows) if batch.target == "students" else 0
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=S.PREVIEWED, counts=counts, errors=[], progress_done=len(rows)
+        )
+    batch.refresh_from_db()
+    return batch
+
+
+def _new_guardian_count(rows: list[ImportRow]) -> int:
+    """Guardians the commit would create: distinct phones (siblings share one) not yet in the district."""
+    phones = {
+        g["phone"]
+        for r in rows
+        if r.action in ("create", "update")
+        for g in r.normalized.get("guardians", [])
+    }
+    phones.discard("")
+    if not phones:
+        return 0
+    district_id = rows[0].district_id
+    known = set(
+        Guardian.objects.filter(district_id=district_id, person__phone__in=list(phones)).values_list(
+            "person__phone", flat=True
+        )
+    )
+    return len(phones - known)
+
+
+# ------------------------------------------------------------------------------------------- review
+
+
+@transaction.atomic
+def decide(actor: Any, item: ReviewItem | int, decision: str) -> ReviewItem:
+    found = (
+        ReviewItem.objects.select_for_update()
+        .filter(pk=getattr(item, "pk", item))
+        .select_related("row")
+        .first()
+    )
+    if found is None:
+        raise NotFound
+    batch = _batch(actor, found.batch_id)
+    if batch.status not in (S.PREVIEWED, S.HELD):
+        raise Refused(_("This batch can no longer be changed."))
+    if decision not in (ReviewItem.Decision.SAME, ReviewItem.Decision.NEW, ReviewItem.Decision.SKIP):
+        raise InvalidInput({"decision": [_("Choose a decision.")]})
+    before = {"decision": found.decision}
+    found.decision, found.decided_by, found.decided_at = decision, actor, timezone.now()
+    found.save(update_fields=["decision", "decided_by", "decided_at"])
+    record(actor, "imports.review.decide", batch, before, {"row": found.row.number, "decision": decision})
+    return found
+
+
+# ------------------------------------------------------------------------------------------- commit
+
+
+@transaction.atomic
+def hold(actor: Any, batch: ImportBatch | int) -> ImportBatch:
+    batch = _batch(actor, batch)
+    if batch.status != S.PREVIEWED:
+        raise Refused(_("Only a checked batch can be held."))
+    batch.status = S.HELD
+    batch.save(update_fields=["status"])
+    record(actor, "imports.batch.hold", batch, None, {"counts": batch.counts})
+    return batch
+
+
+def mark_committing(actor: Any, batch: ImportBatch | int, include_errors: bool = True) -> ImportBatch:
+    """Checks that the batch may be committed now and marks it (the job then does the writes)."""
+    with transaction.atomic():
+        batch = _batch(actor, batch)
+        _may_commit(batch, include_errors)
+        batch.status = S.COMMITTING
+        batch.save(update_fields=["status"])
+    return batch
+
+
+def _may_commit(batch: ImportBatch, proceed_with_valid: bool) -> None:
+    if batch.status not in (S.PREVIEWED, S.HELD, S.COMMITTING):
+        raise Refused(_("Only a checked batch can be committed."))
+    if batch.counts.get("error") and not proceed_with_valid:
+        raise Refused(_("Some rows have errors. Fix the file, or choose to import only the valid rows."))
+
+
+def commit(actor: Any, batch_id: int, proceed_with_valid: bool = True) -> ImportBatch:
+    """Write the batch through the core actions in one transaction. On any refusal nothing is written and
+    the batch is marked failed with the refused row and its reason."""
+    try:
+        with transaction.atomic():
+            batch = _batch(actor, batch_id)
+            _may_commit(batch, proceed_with_valid)
+            school = batch.school
+            rows = list(
+                ImportRow.objects.filter(
+                    batch=batch, action__in=["create", "update", "conflict"]
+                ).select_related("review")
+            )
+            done = {"created": 0, "updated": 0, "skipped": 0, "guardians_created": 0}
+            for r in rows:
+                action = r.action
+                if action == "conflict":
+                    decision = getattr(getattr(r, "review", None), "decision", "")
+                    if decision == ReviewItem.Decision.SAME:
+                        action = "update"
+                    elif decision == ReviewItem.Decision.NEW:
+                        action = "create"
+                    else:
+                        done["skipped"] += 1
+                        continue
+                try:
+                    if batch.target == "students":
+                        r.result = _commit_student(actor, school, r, action)
+                    else:
+                        r.result = _commit_staff(actor, school, r, action)
+                except (InvalidInput, ValidationError) as exc:
+                    raise _RowRefused(r.number, _messages(exc)) from None
+                except (NotFound, Refused):
+                    raise _RowRefused(r.number, [N("You may not change this record.")]) from None
+                done["created" if action == "create" else "updated"] += 1
+                done["guardians_created"] += len(r.result.get("guardians_created", []))
+            ImportRow.objects.bulk_update(rows, ["result"], batch_size=500)
+            before = {"status": batch.status}
+            batch.status = S.COMMITTED
+            batch.committed_by = actor if getattr(actor, "pk", None) else None
+            batch.committed_at = timezone.now()
+            batch.counts = {**batch.counts, "committed": done}
+            batch.save(update_fields=["status", "committed_by", "committed_at", "counts"])
+            record(actor, "imports.batch.commit", batch, before, {"status": batch.status, **done})
+            _notify(actor, batch, N("Import committed"), done)
+    except _RowRefused as exc:
+        ImportBatch.objects.filter(pk=batch_id).update(
+            status=S.FAILED,
+            errors=[
+                {
+                    "message": N("Row %(row)s was refused: %(reason)s. Nothing was imported."),
+                    "params": {"row": exc.row, "reason": "; ".join(exc.reasons)},
+                }
+            ],  # fmt: skip
+        )
+        failed = ImportBatch.objects.get(pk=batch_id)
+        with transaction.atomic():
+            record(actor, "imports.batch.fail", failed, None, {"row": exc.row, "reasons": exc.reasons})
+            _notify(actor, failed, N("Import failed"), {})
+        return failed
+    return batch
+
+
+class _RowRefused(Exception):
+    def __init__(self, row: int, reasons: list[str]) -> None:
+        super().__init__(row, reasons)
+        self.row, self.reasons = row, reasons
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [f"{field}: {msg}" for field, errs in exc.message_dict.items() for msg in errs]
+    return [str(msg) for msg in exc.messages]
+
+
+def _date(value: Any) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+def _commit_student(actor: Any, school: School, r: ImportRow, action: str) -> dict[str, Any]:
+    row = r.normalized
+    klass = Class.objects.filter(pk=row["klass"], school=school).first() if row.get("klass") else None
+    result: dict[str, Any] = {"guardianships": [], "guardians_created": []}
+    if action == "create":
+        student = core.create_student(
+            actor,
+            school,
+            family_name=row["family_name"],
+            given_name=row["given_name"],
+            student_number=row["student_number"],
+            gender=row.get("gender") or Person.Gender.OTHER,
+            birth_date=_date(row.get("birth_date")),
+            national_student_id=row.get("national_student_id") or "",
+            klass=klass,
+            enrolled_on=_date(row.get("enrolled_on")),
+        )
+        result["created"] = {"student": student.pk, "person": student.person_id}
+    else:
+        student = Student.objects.select_related("person").get(pk=r.match["id"], school=school)
+        person = student.person
+        open_enrollment = Enrollment.objects.filter(student=student, end_date__isnull=True).first()
+        result["before"] = {
+            "person": {
+                f: _plain(getattr(person, f)) for f in ("family_name", "given_name", "gender", "birth_date")
+            },
+            "student": {
+                "student_number": student.student_number,
+                "national_student_id": student.national_student_id,
+                "current_class": student.current_class_id,
+            },  # fmt: skip
+            "open_enrollment": open_enrollment.pk if open_enrollment else None,
+        }
+        changes: dict[str, Any] = {}
+        for f in ("family_name", "given_name", "gender", "national_student_id", "student_number"):
+            if row.get(f):
+                changes[f] = row[f]
+        if row.get("birth_date"):
+            changes["birth_date"] = _date(row["birth_date"])
+        if klass is not None and student.current_class_id != klass.pk:
+            changes["klass"] = klass
+        core.update_student(actor, student, **changes)
+        if "klass" in changes:
+            new = Enrollment.objects.filter(student=student, end_date__isnull=True).first()
+            result["enrollment_created"] = new.pk if new else None
+        result["updated"] = {"student": student.pk}
+    linked = set(
+        Guardianship.objects.filter(student=student).values_list("guardian__person__phone", flat=True)
+    )
+    for g in row.get("guardians", []):
+        if not g["phone"] or g["phone"] in linked:
+            continue
+        gs, created = core.add_guardian_to_student(
+            actor,
+            student,
+            phone=g["phone"],
+            family_name=g["family_name"],
+            given_name=g["given_name"],
+            relationship=g["relationship"],
+        )
+        linked.add(g["phone"])
+        result["guardianships"].append(gs.pk)
+        if created:
+            result["guardians_created"].append(gs.guardian_id)
+    return result
+
+
+def _commit_staff(actor: Any, school: School, r: ImportRow, action: str) -> dict[str, Any]:
+    row = r.normalized
+    if action == "create":
+        staff = core.create_staff(
+            actor,
+            school,
+            family_name=row["family_name"],
+            given_name=row["given_name"],
+            staff_number=row["staff_number"],
+            title=row.get("title") or "",
+            gender=row.get("gender") or Person.Gender.OTHER,
+            phone=row.get("phone") or "",
+            email=row.get("email") or "",
+        )
+        if row.get("birth_date"):
+            core.update_staff(actor, staff, birth_date=_date(row["birth_date"]))
+        return {"created": {"staff": staff.pk, "person": staff.person_id}}
+    staff = Staff.objects.select_related("person").get(pk=r.match["id"], school=school)
+    p = staff.person
+    before = {
+        "person": {f: _plain(getattr(p, f)) for f in ("family_name", "given_name", "gender", "birth_date", "phone", "email")},
+        "staff": {"title": staff.title, "staff_number": staff.staff_number},
+    }  # fmt: skip
+    changes = {
+        f: row[f] for f in ("family_name", "given_name", "gender", "phone", "email", "title") if row.get(f)
+    }
+    if row.get("birth_date"):
+        changes["birth_date"] = _date(row["birth_date"])
+    if r.match.get("by") == "fuzzy":
+        changes["staff_number"] = row["staff_number"]
+    core.update_staff(actor, staff, **changes)
+    return {"before": before, "updated": {"staff": staff.pk}}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def _notify(actor: Any, batch: ImportBatch, title: str, done: dict[str, Any]) -> None:
+    from django.urls import reverse
+
+    from schoolbridge.notify.actions import notify
+
+    if not getattr(actor, "pk", None):
+        return
+    body = ", ".join(f"{k}: {v}" for k, v in done.items())
+    notify(
+        [actor],
+        "imports",
+        _(title),
+        body,
+        reverse("imports:batch", args=[batch.school_id, batch.pk]),
+        batch.school_id,
+    )
+
+
+# ------------------------------------------------------------------------------------------- rollback
+
+
+@transaction.atomic
+def rollback(actor: Any, batch: ImportBatch | int) -> ImportBatch:
+    """Undo a committed batch: delete what it created, restore what it updated (newest row first)."""
+    batch = _batch(actor, batch)
+    if batch.status != S.COMMITTED:
+        raise Refused(_("Only a committed batch can be rolled back."))
+    rows = list(ImportRow.objects.filter(batch=batch).exclude(result={}).order_by("-number"))
+    try:
+        for r in rows:
+            if batch.target == "students":
+                _undo_student(actor, r.result)
+            else:
+                _undo_staff(actor, r.result)
+    except ProtectedError:
+        raise Refused(
+            _(
+                "Records of this batch are already in use elsewhere (for example in attendance); it cannot be rolled back."
+            )
+        ) from None
+    before = {"status": batch.status}
+    batch.status = S.ROLLED_BACK
+    batch.rolled_back_by = actor if getattr(actor, "pk", None) else None
+    batch.rolled_back_at = timezone.now()
+    batch.save(update_fields=["status", "rolled_back_by", "rolled_back_at"])
+    record(actor, "imports.batch.rollback", batch, before, {"status": batch.status, "rows": len(rows)})
+    return batch
+
+
+def _delete(actor: Any, obj: Any) -> None:
+    before = snapshot(obj)
+    record(actor, f"imports.rollback.{obj._meta.model_name}.delete", obj, before, None)
+    obj.delete()
+
+
+def _undo_guardians(actor: Any, result: dict[str, Any]) -> None:
+    for gs in Guardianship.objects.filter(pk__in=result.get("guardianships", [])):
+        _delete(actor, gs)
+    for guardian in Guardian.objects.filter(pk__in=result.get("guardians_created", [])).select_related(
+        "person"
+    ):
+        if guardian.guardianships.exists():
+            continue  # linked since to another child: the guardian stays
+        person = guardian.person
+        _delete(actor, guardian)
+        if not hasattr(person, "staff_roles") or not person.staff_roles.exists():
+            _delete(actor, person)
+
+
+def _undo_student(actor: Any, result: dict[str, Any]) -> None:
+    _undo_guardians(actor, result)
+    if "created" in result:
+        student = Student.objects.filter(pk=result["created"]["student"]).select_related("person").first()
+        if student is None:
+            return
+        person = student.person
+        for e in Enrollment.objects.filter(student=student):
+            _delete(actor, e)
+        _delete(actor, student)
+        _delete(actor, person)
+        return
+    student = Student.objects.filter(pk=result["updated"]["student"]).select_related("person").first()
+    if student is None:
+        return
+    before = result["before"]
+    if result.get("enrollment_created"):
+        created = Enrollment.objects.filter(pk=result["enrollment_created"]).first()
+        if created is not None:
+            _delete(actor, created)
+        if before.get("open_enrollment"):
+            Enrollment.objects.filter(pk=before["open_enrollment"]).update(end_date=None)
+    person, p_before = student.person, snapshot(student.person)
+    for f, v in before["person"].items():
+        setattr(person, f, _date(v) if f == "birth_date" else v)
+    person.save()
+    record(actor, "imports.rollback.person.restore", person, p_before, snapshot(person))
+    s_before = snapshot(student)
+    student.student_number = before["student"]["student_number"]
+    student.national_student_id = before["student"]["national_student_id"]
+    student.current_class_id = before["student"]["current_class"]
+    student.save(update_fields=["student_number", "national_student_id", "current_class"])
+    record(actor, "imports.rollback.student.restore", student, s_before, snapshot(student))
+
+
+def _undo_staff(actor: Any, result: dict[str, Any]) -> None:
+    if "created" in result:
+        staff = Staff.objects.filter(pk=result["created"]["staff"]).select_related("person").first()
+        if staff is None:
+            return
+        person = staff.person
+        _delete(actor, staff)
+        if not Staff.objects.filter(person=person).exists():
+            user = person.user
+            _delete(actor, person)
+            if user is not None:
+                _delete(actor, user)
+        return
+    staff = Staff.objects.filter(pk=result["updated"]["staff"]).select_related("person").first()
+    if staff is None:
+        return
+    before = result["before"]
+    person, p_before = staff.person, snapshot(staff.person)
+    for f, v in before["person"].items():
+        setattr(person, f, _date(v) if f == "birth_date" else v)
+    person.save()
+    record(actor, "imports.rollback.person.restore", person, p_before, snapshot(person))
+    s_before = snapshot(staff)
+    staff.title, staff.staff_number = before["staff"]["title"], before["staff"]["staff_number"]
+    staff.save(update_fields=["title", "staff_number"])
+    record(actor, "imports.rollback.staff.restore", staff, s_before, snapshot(staff))
+
+
+# ------------------------------------------------------------------------------------------- sources
+
+
+@transaction.atomic
+def save_source(
+    actor: Any,
+    school: School | int,
+    *,
+    name: str,
+    kind: str,
+    target: str,
+    config: dict[str, Any],
+    schedule: str = "",
+) -> ImportSource:
+    """A SQL or web API source (administrators of the school only; see docs/imports.md on network reach)."""
+    school = _school(actor, school)
+    scope = get_scope(actor)
+    if not scope.has_role("school_admin", "district_admin"):
+        raise NotFound
+    errors: dict[str, list[Any]] = {}
+    if not name.strip():
+        errors["name"] = [_("Enter a name.")]
+    if kind not in (ImportSource.Kind.SQL, ImportSource.Kind.API):
+        errors["kind"] = [_("Choose a SQL database or a web API.")]
+    if target not in Target.values:
+        errors["target"] = [_("Choose what to import.")]
+    if schedule not in ImportSource.Schedule.values:
+        errors["schedule"] = [_("Choose a schedule.")]
+    try:
+        if kind == ImportSource.Kind.SQL:
+            from .sources.sql import check_query
+
+            check_query(config.get("query", ""))
+            if not str(config.get("url", "")).strip():
+                raise SourceError("Enter the database URL")
+        elif kind == ImportSource.Kind.API:
+            from django.conf import settings
+
+            from .sources.webapi import check_url
+
+            check_url(config.get("url", ""), getattr(settings, "IMPORTS_ALLOW_PRIVATE_HOSTS", False))
+    except SourceError as exc:
+        errors["config"] = [_(exc.message)]
+    if ImportSource.objects.filter(school=school, name=name.strip()).exists():
+        errors.setdefault("name", []).append(_("A source with this name already exists."))
+    if errors:
+        raise InvalidInput(errors)
+    source = ImportSource.objects.create(
+        district_id=school.district_id,
+        school=school,
+        name=name.strip(),
+        kind=kind,
+        target=target,
+        config=config,
+        schedule=schedule,
+        created_by=actor,
+    )
+    safe = {k: v for k, v in config.items() if k not in ("url", "auth_header")}
+    record(
+        actor,
+        "imports.source.create",
+        source,
+        None,
+        {"name": source.name, "kind": kind, "target": target, **safe},
+    )
+    return source
+
+
+def read_source(source: ImportSource) -> Table:
+    """Fetch a saved SQL or API source's rows now."""
+    from django.conf import settings
+
+    cfg = source.config
+    if source.kind == ImportSource.Kind.SQL:
+        from .sources.sql import read_sql
+
+        return read_sql(cfg["url"], cfg["query"])
+    if source.kind == ImportSource.Kind.API:
+        from .sources.webapi import read_api
+
+        return read_api(
+            cfg["url"],
+            records_path=cfg.get("records_path", ""),
+            auth_header=cfg.get("auth_header", ""),
+            pagination=cfg.get("pagination", "none"),
+            page_param=cfg.get("page_param", "page"),
+            next_path=cfg.get("next_path", ""),
+            allow_private=getattr(settings, "IMPORTS_ALLOW_PRIVATE_HOSTS", False),
+        )
+    raise SourceError("A file source is imported by uploading the file")
+
+
+def run_source(actor: Any, source: ImportSource) -> ImportBatch:
+    """Read a saved source and stage + check a batch from it (no commit)."""
+    try:
+        table = read_source(source)
+    except SourceError as exc:
+        return stage_failure(actor, source.school_id, source.target, exc, source.name)
+    digest = sha256(repr([r.values for r in table.rows]).encode())
+    batch = stage(
+        actor, source.school_id, source.target, table, filename=source.name, digest=digest, source=source
+    )
+    if source.mapping:
+        batch.mapping = {k: v for k, v in source.mapping.items() if v in table.headers}
+        batch.save(update_fields=["mapping"])
+    mark_validating(actor, batch)
+    return check(batch.pk)
+
+
+def sync_source(source: ImportSource, now: datetime.datetime | None = None) -> ImportBatch:
+    """Scheduled sync: the same check as by hand; commits only when there is nothing to decide (no errors,
+    no conflicts). Otherwise the batch is held and the source's owner is told."""
+    actor = source.created_by
+    batch = run_source(actor, source)
+    ImportSource.objects.filter(pk=source.pk).update(last_synced_at=now or timezone.now())
+    if batch.status != S.PREVIEWED:
+        with transaction.atomic():
+            _notify(actor, batch, N("Scheduled import failed"), {})
+        return batch
+    if batch.counts.get("error") or batch.counts.get("conflict"):
+        hold(actor, batch)
+        with transaction.atomic():
+            _notify(actor, batch, N("Scheduled import needs review"),
+                    {"conflict": batch.counts.get("conflict", 0), "error": batch.counts.get("error", 0)})  # fmt: skip
+        batch.refresh_from_db()
+        return batch
+    if not (batch.counts.get("create") or batch.counts.get("update")):
+        return batch  # nothing to write
+    return commit(actor, batch.pk, proceed_with_valid=False)
+
+
+def due_sources(now: datetime.datetime | None = None) -> list[ImportSource]:
+    now = now or timezone.now()
+    out = []
+    for source in (
+        ImportSource.objects.exclude(schedule="")
+        .exclude(kind=ImportSource.Kind.FILE)
+        .select_related("created_by")
+    ):
+        every = datetime.timedelta(hours=1 if source.schedule == ImportSource.Schedule.HOURLY else 24)
+        if source.last_synced_at is None or now - source.last_synced_at >= every:
+            out.append(source)
+    return out

@@ -1,0 +1,382 @@
+"""Validate and match staged rows: transforms, row-level errors, matching against the school's records
+(by key, else fuzzy with a confidence and a reason), and the action each row would take.
+
+Messages are stored as English msgids with parameters and translated when shown, so each reader sees
+them in their own language.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_noop as N
+
+from schoolbridge.core.models import Class, Guardian, Guardianship, Staff, Student
+
+from . import transforms as t
+
+# A fuzzy match this sure is taken as the same record; anything between REVIEW_MIN and this goes to the
+# review queue, and nothing below REVIEW_MIN is considered a match.
+MERGE_THRESHOLD = 0.95
+REVIEW_MIN = 0.6
+PROGRESS_EVERY = 200
+
+
+def err(column: str, fld: str, cell: Any, message: str, **params: Any) -> dict[str, Any]:
+    return {"column": column, "field": fld, "value": "" if cell is None else str(cell), "message": message,
+            "params": params}  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    normalized: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    match: dict[str, Any] = field(default_factory=dict)
+    action: str = ""
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def _get(raw: dict[str, Any], mapping: dict[str, str], name: str) -> tuple[str, Any]:
+    column = mapping.get(name) or ""
+    return column, (raw.get(column, "") if column else "")
+
+
+class Normalizer:
+    """Turns one raw row into normalised values and row-level errors (no matching yet)."""
+
+    def __init__(self, target: str, mapping: dict[str, str], classes: t.ClassResolver | None) -> None:
+        self.target, self.mapping, self.classes = target, mapping, classes
+        self.today = timezone.localdate()
+
+    def __call__(self, raw: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        out: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        mp = self.mapping
+
+        def conv(name: str, fn: Callable[[Any], Any]) -> Any:
+            column, value = _get(raw, mp, name)
+            if not column:
+                return None
+            try:
+                return fn(value)
+            except t.TransformError as exc:
+                errors.append(err(column, name, value, str(exc)))
+                return None
+
+        key = "student_number" if self.target == "students" else "staff_number"
+        column, value = _get(raw, mp, key)
+        out[key] = t.text(value)
+        if not out[key]:
+            errors.append(err(column, key, value, N("This value is required.")))
+
+        family, given = "", ""
+        if mp.get("name"):
+            family, given = t.split_name(_get(raw, mp, "name")[1])
+        if mp.get("family_name") and t.text(_get(raw, mp, "family_name")[1]):
+            family = t.text(_get(raw, mp, "family_name")[1])
+        if mp.get("given_name") and t.text(_get(raw, mp, "given_name")[1]):
+            given = t.text(_get(raw, mp, "given_name")[1])
+        if not family:
+            col = mp.get("name") or mp.get("family_name") or ""
+            errors.append(err(col, "name", _get(raw, mp, "name")[1], N("Enter the name.")))
+        out["family_name"], out["given_name"] = family, given
+        out["gender"] = conv("gender", t.gender)
+        birth = conv("birth_date", t.date)
+        if birth and birth > self.today:
+            errors.append(
+                err(mp["birth_date"], "birth_date", birth, N("The birth date cannot be in the future."))
+            )
+            birth = None
+        out["birth_date"] = birth.isoformat() if birth else None
+
+        if self.target == "students":
+            self._student(raw, out, errors, conv)
+        else:
+            out["phone"] = conv("phone", t.phone) or ""
+            out["email"] = t.text(_get(raw, mp, "email")[1])
+            out["title"] = t.text(_get(raw, mp, "title")[1])
+        return out, errors
+
+    def _student(
+        self, raw: dict[str, Any], out: dict[str, Any], errors: list[dict[str, Any]], conv: Any
+    ) -> None:
+        mp = self.mapping
+        column, value = _get(raw, mp, "klass")
+        out["klass"] = None
+        if column and t.text(value):
+            pk = self.classes.resolve(value) if self.classes else None
+            if pk is None:
+                errors.append(err(column, "klass", value, N("There is no class %(value)s in this school this year."),
+                                  value=t.text(value)))  # fmt: skip
+            out["klass"] = pk
+        out["klass_label"] = t.text(value)
+        out["national_student_id"] = t.text(_get(raw, mp, "national_student_id")[1])
+        enrolled = conv("enrolled_on", t.date)
+        out["enrolled_on"] = enrolled.isoformat() if enrolled else None
+        guardians = []
+        for prefix in ("guardian", "guardian2"):
+            name_col, name = _get(raw, mp, f"{prefix}_name")
+            phone_col, phone_value = _get(raw, mp, f"{prefix}_phone")
+            rel_col, rel = _get(raw, mp, f"{prefix}_relationship")
+            if not (t.text(name) or t.text(phone_value)):
+                continue
+            phone = conv(f"{prefix}_phone", t.phone)
+            if not phone and not any(e["field"] == f"{prefix}_phone" for e in errors):
+                errors.append(err(phone_col or name_col, f"{prefix}_phone", phone_value,
+                                  N("A guardian needs a mobile phone number.")))  # fmt: skip
+            relationship = conv(f"{prefix}_relationship", t.relationship) if rel_col else "other"
+            family, given = t.split_name(name)
+            guardians.append({"family_name": family, "given_name": given, "phone": phone or "",
+                              "relationship": relationship or "other"})  # fmt: skip
+        out["guardians"] = guardians
+
+
+def class_resolver(school_id: int) -> t.ClassResolver:
+    """The school's classes of the current school year (or the latest year when none is current)."""
+    today = timezone.localdate()
+    classes = Class.objects.filter(school_id=school_id).select_related("grade", "year")
+    current = classes.filter(year__start_date__lte=today, year__end_date__gte=today)
+    if not current.exists():
+        latest = classes.order_by("-year__start_date").values_list("year_id", flat=True).first()
+        current = classes.filter(year_id=latest)
+    return t.ClassResolver([(c.pk, c.name, c.grade.name, c.grade.order) for c in current])
+
+
+def _full(family: str, given: str) -> str:
+    return f"{family}{given}" if not (family.isascii() and given.isascii()) else f"{given} {family}".strip()
+
+
+class StudentMatcher:
+    """Existing students of the district by number; the school's students for fuzzy matching."""
+
+    def __init__(self, school_id: int, district_id: int, numbers: list[str]) -> None:
+        self.school_id = school_id
+        self.by_number: dict[str, Student] = {}
+        wanted = [n for n in set(numbers) if n]
+        for i in range(0, len(wanted), 500):
+            for s in Student.objects.filter(
+                district_id=district_id, student_number__in=wanted[i : i + 500]
+            ).select_related("person"):
+                self.by_number[s.student_number] = s
+        self.school_students = {
+            s.pk: s for s in Student.objects.filter(school_id=school_id).select_related("person")
+        }
+        self.names = {pk: s.person.full_name for pk, s in self.school_students.items()}
+        self.guardian_phones: dict[int, set[str]] = defaultdict(set)
+        self.guardian_ids_by_phone: dict[str, int] = {}
+        for student_id, phone in Guardianship.objects.filter(school_id=school_id).values_list(
+            "student_id", "guardian__person__phone"
+        ):
+            if phone:
+                self.guardian_phones[student_id].add(phone)
+        self.known_phones: set[str] = set()
+        self.district_id = district_id
+
+    def load_phones(self, phones: set[str]) -> None:
+        wanted = [p for p in phones if p]
+        for i in range(0, len(wanted), 500):
+            self.known_phones.update(
+                Guardian.objects.filter(
+                    district_id=self.district_id, person__phone__in=wanted[i : i + 500]
+                ).values_list("person__phone", flat=True)
+            )
+
+    def fuzzy(self, row: dict[str, Any], taken: set[int]) -> tuple[Student, float, str] | None:
+        from rapidfuzz import fuzz, process
+
+        name = _full(row["family_name"], row["given_name"])
+        found = process.extract(name, self.names, scorer=fuzz.ratio, score_cutoff=80, limit=5)
+        best: tuple[Student, float, str] | None = None
+        phones = {g["phone"] for g in row.get("guardians", []) if g["phone"]}
+        for _candidate_name, score, pk in found:
+            if pk in taken:
+                continue
+            s = self.school_students[pk]
+            reasons = [N("same name") if score == 100 else N("similar name")]
+            confidence = 0.6 * score / 100
+            birth = s.person.birth_date.isoformat() if s.person.birth_date else None
+            if row.get("birth_date") and birth:
+                if row["birth_date"] == birth:
+                    confidence += 0.25
+                    reasons.append(N("same birth date"))
+                else:
+                    confidence *= 0.5
+                    reasons.append(N("different birth date"))
+            shared = phones & self.guardian_phones.get(pk, set())
+            if shared:
+                confidence += 0.15
+                reasons.append(N("shares a guardian phone"))
+            if best is None or confidence > best[1]:
+                best = (s, round(min(confidence, 1.0), 3), ", ".join(reasons))
+        return best
+
+
+def student_changes(s: Student, row: dict[str, Any], phones: set[str]) -> dict[str, Any]:
+    """field → [before, after] for what the row would change (empty cells change nothing)."""
+    changes: dict[str, Any] = {}
+    p = s.person
+    pairs = [
+        ("family_name", p.family_name, row["family_name"]),
+        ("given_name", p.given_name, row["given_name"]),
+        ("gender", p.gender, row.get("gender")),
+        ("birth_date", p.birth_date.isoformat() if p.birth_date else None, row.get("birth_date")),
+        ("national_student_id", s.national_student_id, row.get("national_student_id")),
+        ("student_number", s.student_number, row["student_number"]),
+    ]
+    for name, before, after in pairs:
+        if after not in (None, "") and before != after:
+            changes[name] = [before, after]
+    if row.get("klass") and s.current_class_id != row["klass"]:
+        changes["klass"] = [s.current_class_id, row["klass"]]
+    new_guardians = [g["phone"] for g in row.get("guardians", []) if g["phone"] and g["phone"] not in phones]
+    if new_guardians:
+        changes["guardians"] = [None, new_guardians]
+    return changes
+
+
+def staff_changes(s: Staff, row: dict[str, Any]) -> dict[str, Any]:
+    p = s.person
+    pairs = [
+        ("family_name", p.family_name, row["family_name"]),
+        ("given_name", p.given_name, row["given_name"]),
+        ("gender", p.gender, row.get("gender")),
+        ("birth_date", p.birth_date.isoformat() if p.birth_date else None, row.get("birth_date")),
+        ("phone", p.phone, row.get("phone")),
+        ("email", p.email, row.get("email")),
+        ("title", s.title, row.get("title")),
+    ]
+    return {
+        name: [before, after] for name, before, after in pairs if after not in (None, "") and before != after
+    }
+
+
+def evaluate(
+    target: str,
+    school_id: int,
+    district_id: int,
+    mapping: dict[str, str],
+    rows: list[tuple[int, dict[str, Any]]],
+    progress: Callable[[int], None] | None = None,
+) -> dict[int, Outcome]:
+    """Outcome per row number. Reads only; writes nothing."""
+    normalize = Normalizer(target, mapping, class_resolver(school_id) if target == "students" else None)
+    outcomes: dict[int, Outcome] = {}
+    key = "student_number" if target == "students" else "staff_number"
+    first_seen: dict[str, int] = {}
+    for number, raw in rows:
+        normalized, errors = normalize(raw)
+        value = normalized.get(key)
+        if value:
+            if value in first_seen:
+                errors.append(err(mapping.get(key, ""), key, value, N("%(value)s appears again: also in row %(other)s."),
+                                  value=value, other=first_seen[value]))  # fmt: skip
+                other = outcomes[first_seen[value]]
+                if not any(e["field"] == key and "appears again" in e["message"] for e in other.errors):
+                    other.errors.append(err(mapping.get(key, ""), key, value, N("%(value)s appears again: also in row %(other)s."),
+                                            value=value, other=number))  # fmt: skip
+            else:
+                first_seen[value] = number
+        outcomes[number] = Outcome(normalized=normalized, errors=errors)
+    if target == "students":
+        _match_students(school_id, district_id, mapping, outcomes, progress)
+    else:
+        _match_staff(school_id, mapping, outcomes, progress)
+    return outcomes
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in row.items()}
+
+
+def _match_students(
+    school_id: int, district_id: int, mapping: dict[str, str], outcomes: dict[int, Outcome], progress: Any
+) -> None:
+    matcher = StudentMatcher(
+        school_id, district_id, [o.normalized["student_number"] for o in outcomes.values()]
+    )
+    matcher.load_phones({g["phone"] for o in outcomes.values() for g in o.normalized.get("guardians", [])})
+    taken = {s.pk for s in matcher.by_number.values()}
+    for i, (_number, o) in enumerate(sorted(outcomes.items()), start=1):
+        if progress and i % PROGRESS_EVERY == 0:
+            progress(i)
+        if o.errors:
+            o.action = "error"
+            continue
+        row = o.normalized
+        existing = matcher.by_number.get(row["student_number"])
+        if existing is not None:
+            if existing.school_id != school_id:
+                o.errors.append(err(mapping.get("student_number", ""), "student_number", row["student_number"],
+                                    N("Student number %(value)s belongs to a student of another school."),
+                                    value=row["student_number"]))  # fmt: skip
+                o.action = "error"
+                continue
+            o.match = {"id": existing.pk, "by": "key", "confidence": 1.0, "reason": N("same student number")}
+            o.changes = student_changes(existing, row, matcher.guardian_phones.get(existing.pk, set()))
+            o.action = "update" if o.changes else "unchanged"
+            continue
+        found = matcher.fuzzy(row, taken)
+        if found is not None and found[1] >= REVIEW_MIN:
+            s, confidence, reason = found
+            o.match = {"id": s.pk, "by": "fuzzy", "confidence": confidence, "reason": reason,
+                       "name": s.person.full_name, "number": s.student_number}  # fmt: skip
+            if confidence >= MERGE_THRESHOLD:
+                taken.add(s.pk)
+                o.changes = student_changes(s, row, matcher.guardian_phones.get(s.pk, set()))
+                o.action = "update" if o.changes else "unchanged"
+            else:
+                o.action = "conflict"
+            continue
+        o.action = "create"
+        o.changes = {
+            "guardians_known": [g["phone"] for g in row["guardians"] if g["phone"] in matcher.known_phones]
+        }
+    if progress:
+        progress(len(outcomes))
+
+
+def _match_staff(
+    school_id: int, mapping: dict[str, str], outcomes: dict[int, Outcome], progress: Any
+) -> None:
+    staff = list(Staff.objects.filter(school_id=school_id).select_related("person"))
+    by_number = {s.staff_number: s for s in staff}
+    numbers = {o.normalized["staff_number"] for o in outcomes.values()}
+    phones = {o.normalized.get("phone") for o in outcomes.values()} - {"", None}
+    by_phone = {s.person.phone: s for s in staff if s.person.phone and s.staff_number not in numbers}
+    used: set[int] = set()
+    for i, (_number, o) in enumerate(sorted(outcomes.items()), start=1):
+        if progress and i % PROGRESS_EVERY == 0:
+            progress(i)
+        if o.errors:
+            o.action = "error"
+            continue
+        row = o.normalized
+        existing = by_number.get(row["staff_number"])
+        if existing is not None:
+            o.match = {"id": existing.pk, "by": "key", "confidence": 1.0, "reason": N("same staff number")}
+            o.changes = staff_changes(existing, row)
+            o.action = "update" if o.changes else "unchanged"
+            continue
+        other = by_phone.get(row.get("phone") or "") if phones else None
+        if other is not None and other.pk not in used:
+            used.add(other.pk)
+            o.match = {"id": other.pk, "by": "fuzzy", "confidence": 0.8, "reason": N("same phone, other staff number"),
+                       "name": other.person.full_name, "number": other.staff_number}  # fmt: skip
+            o.action = "conflict"
+            continue
+        o.action = "create"
+    if progress:
+        progress(len(outcomes))
+
+
+def count(outcomes: dict[int, Outcome] | list[Any]) -> dict[str, int]:
+    values = outcomes.values() if isinstance(outcomes, dict) else outcomes
+    counts = {"create": 0, "update": 0, "unchanged": 0, "conflict": 0, "error": 0}
+    for o in values:
+        counts[o.action] = counts.get(o.action, 0) + 1
+    return counts
