@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("schoolbridge.accounts.urls")),
     path("notifications/", include("schoolbridge.notify.urls")),
     path("manage/", include("schoolbridge.web.manage_urls")),
+    path("manage/imports/", include("schoolbridge.imports.urls")),
     path("audit/", include("schoolbridge.audit.urls")),
     path("calendar/", include("schoolbridge.schoolcal.urls")),
     path("attendance/", include("schoolbridge.attendance.urls")),
