@@ -182,6 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "notices-send-due": {"task": "schoolbridge.notices.tasks.send_due_notices", "schedule": 60.0},
     "notices-sweep-reminders": {"task": "schoolbridge.notices.tasks.sweep_reminders", "schedule": 600.0},
     "attendance-absence-alerts": {"task": "schoolbridge.attendance.tasks.send_absence_alerts", "schedule": 180.0},
+    "imports-sync-sources": {"task": "schoolbridge.imports.tasks.sync_sources", "schedule": 900.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
