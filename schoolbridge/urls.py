@@ -16,6 +16,7 @@ urlpatterns = [
     path("grades/", include("schoolbridge.grades.urls")),
     path("notices/", include("schoolbridge.notices.urls")),
     path("messages/", include("schoolbridge.conversations.urls")),
+    path("timetable/", include("schoolbridge.timetable.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
