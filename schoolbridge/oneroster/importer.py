@@ -1,0 +1,1226 @@
+"""Import a OneRoster 1.2 CSV bulk zip into one district.
+
+Streaming: every file is read with the csv module straight from its zip member, row by row, and
+written in batches of `BATCH` rows with bulk_create / bulk_update; only sourcedId → primary key maps
+(one small tuple per user, student or class) are kept in memory, never a whole file.
+
+All or nothing: the whole import is one database transaction (the "batch"). Every problem is a
+located error (file, line, column, value); after each file, if there were errors, the transaction
+rolls back and nothing from the batch is committed. One audit row is written per import batch, not
+per record — the batch's counts are in it.
+
+Re-import: each row's fingerprint is kept in SourcedId.row_hash; an unchanged row is skipped, so
+re-importing the same zip reads it and writes (almost) nothing.
+
+See mapping.py for what each OneRoster entity becomes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from schoolbridge.audit.log import record
+from schoolbridge.core.models import (
+    Class,
+    District,
+    Enrollment,
+    GradeLevel,
+    Guardian,
+    Guardianship,
+    Person,
+    School,
+    SchoolYear,
+    Staff,
+    Student,
+    Subject,
+    TeachingAssignment,
+    Term,
+)
+from schoolbridge.grades.models import Assessment, AssessmentSubject, Score
+
+from . import mapping as m
+from . import spec
+from .models import SourcedId
+from .spec import Collector, OneRosterFileError
+
+BATCH = 5000
+
+Row = dict[str, str]
+
+
+def fingerprint(*parts: list[str] | tuple[str, ...] | None) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        if part:
+            h.update("\x1f".join(part).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+@dataclass
+class Report:
+    created: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    updated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": dict(self.created),
+            "updated": dict(self.updated),
+            "unchanged": dict(self.unchanged),
+            "warnings": self.warnings[:50],
+        }
+
+
+def _chunks(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in it:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Importer:
+    def __init__(self, district: District | None, actor: Any = None, batch: int = BATCH) -> None:
+        # None: the district is created (or found by its code) from the zip's district org.
+        self.district = district  # type: ignore[assignment]
+        self.actor = actor
+        self.batch = batch
+        self.errors = Collector()
+        self.report = Report()
+        self.files: set[str] = set()
+        # sourcedId → our keys, filled as files are read.
+        self.schools: dict[str, int] = {}  # org sid → School pk
+        self.district_sids: set[str] = set()
+        self.years: dict[str, dict[int, int]] = {}  # sid → school → SchoolYear pk
+        self.terms: dict[str, dict[int, int]] = {}  # sid → school → Term pk
+        self.grades: dict[str, dict[int, int]] = {}  # course sid → school → GradeLevel pk
+        self.subjects: dict[str, dict[int, int]] = {}  # course sid → school → Subject pk
+        self.homerooms: dict[str, tuple[int, int]] = {}  # class sid → (Class pk, school pk)
+        self.sections: dict[str, tuple[int, int, int]] = {}  # class sid → (subject, term, school)
+        self.section_home: dict[str, int] = {}  # class sid → homeroom Class pk
+        self.people: dict[str, int] = {}  # user sid → Person pk
+        self.student_of: dict[int, tuple[int, int]] = {}  # person → (Student pk, school)
+        self.staff_of: dict[tuple[int, int], int] = {}  # (person, school) → Staff pk
+        self.guardian_of: dict[int, int] = {}  # person → Guardian pk
+        self.guardian_role: dict[int, str] = {}  # Guardian pk → parent/guardian/relative
+        self.gender: dict[int, str] = {}  # Guardian pk → gender
+        self.homeroom_of: dict[int, int] = {}  # Student pk → open homeroom Class pk
+        self.changed_users: set[str] = set()
+        self.categories: dict[str, str] = {}
+        self.line_items: dict[str, tuple[int, int]] = {}  # sid → (AssessmentSubject, Class)
+
+    # ------------------------------------------------------------------ reading
+
+    def rows(self, file: str) -> Iterator[tuple[int, Row, list[str]]]:
+        """Clean, active rows of a bulk file: (line, row as dict, raw values)."""
+        if file not in self.files:
+            return
+        header = spec.HEADERS[file]
+        for line, values in spec.iter_rows(self.archive, file, self.errors):
+            row = dict(zip(header, values, strict=True))
+            if not spec.check_row(file, line, row, self.errors):
+                continue
+            if row["status"] == "tobedeleted":
+                continue
+            yield line, row, values
+
+    def dangling(self, file: str, line: int, column: str, value: str, what: str) -> None:
+        self.errors.add(file, line, column, value, f"refers to no {what} in this zip (dangling sourcedId)")
+
+    def existing(self, kind: str, sids: list[str]) -> dict[str, tuple[str, str]]:
+        """sid → (key, row_hash) of the sids already stored for this kind (one query)."""
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(sids), 2000):
+            for sid, key, h in SourcedId.objects.filter(
+                district=self.district, kind=kind, sourced_id__in=sids[i : i + 2000]
+            ).values_list("sourced_id", "key", "row_hash"):
+                out[sid] = (key, h)
+        return out
+
+    def all_existing(self, kind: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for sid, key in SourcedId.objects.filter(district=self.district, kind=kind).values_list(
+            "sourced_id", "key"
+        ):
+            out[sid].append(key)
+        return out
+
+    def remember(self, kind: str, pairs: list[tuple[str, str, str]]) -> None:
+        """Store (key, sid, hash) rows: insert new keys, update the hash of known ones."""
+        if not pairs:
+            return
+        objs = [
+            SourcedId(district=self.district, kind=kind, key=k, sourced_id=s, row_hash=h) for k, s, h in pairs
+        ]
+        SourcedId.objects.bulk_create(
+            objs,
+            batch_size=self.batch,
+            update_conflicts=True,
+            unique_fields=["district", "kind", "key"],
+            update_fields=["sourced_id", "row_hash"],
+        )
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self, source: bytes | str | Path | IO[bytes]) -> Report:
+        if isinstance(source, bytes):
+            import io
+
+            source = io.BytesIO(source)
+        try:
+            archive = zipfile.ZipFile(source)
+        except zipfile.BadZipFile:
+            raise OneRosterFileError(
+                [spec.CsvError("manifest", 0, "", "", "the upload is not a zip file")]
+            ) from None
+        with archive:
+            self.archive = archive
+            props = spec.read_manifest(archive, self.errors)
+            self.files = spec.bulk_files(props) & set(spec.HEADERS)
+            try:
+                with transaction.atomic():
+                    self._run()
+                    self.errors.raise_if_any()
+                    record(self.actor, "oneroster.import", self.district, after=self.report.as_dict())
+            except IntegrityError as exc:
+                raise OneRosterFileError(
+                    [
+                        spec.CsvError(
+                            "manifest", 0, "", "", f"the files conflict with data already stored: {exc}"
+                        )
+                    ]
+                ) from None
+        return self.report
+
+    def _run(self) -> None:
+        steps = [
+            self.orgs,
+            self.structure,
+            self.users,
+            self.agents,
+            self.homeroom_enrollments,
+            self.scheduled_enrollments,
+            self.categories_,
+            self.line_items_,
+            self.results,
+        ]
+        for step in steps:
+            step()
+            self.errors.raise_if_any()
+
+    # ------------------------------------------------------------------ orgs
+
+    def orgs(self) -> None:
+        rows = list(self.rows("orgs"))
+        if self.district is None:
+            found = [row for _, row, _ in rows if row["type"] == "district"]
+            if len(found) != 1:
+                self.errors.add(
+                    "orgs", 1, "type", "", "exactly one district org is needed to import into a new district"
+                )
+                self.errors.raise_if_any()
+            code = (found[0]["identifier"] or found[0]["sourcedId"])[:40]
+            self.district, made = District.objects.get_or_create(
+                code=code, defaults={"name": found[0]["name"][:200]}
+            )
+            self.report.created["district"] += int(made)
+        known = self.all_existing(m.KIND_SCHOOL)
+        by_code = {s.code: s for s in School.objects.filter(district=self.district)}
+        for line, row, _ in rows:
+            if row["type"] == "district":
+                self.district_sids.add(row["sourcedId"])
+                self.remember(m.KIND_DISTRICT, [(str(self.district.pk), row["sourcedId"], "")])
+        if len(self.district_sids) > 1:
+            self.errors.add(
+                "orgs",
+                rows[0][0],
+                "type",
+                "district",
+                "more than one district org: import one district at a time",
+            )
+        for line, row, values in rows:
+            if row["type"] != "school":
+                if row["type"] != "district":
+                    self.report.warnings.append(f"orgs.csv line {line}: org type {row['type']} is not stored")
+                continue
+            parent = row["parentSourcedId"]
+            if parent and parent not in self.district_sids:
+                self.dangling("orgs", line, "parentSourcedId", parent, "district org")
+                continue
+            code = (row["identifier"] or row["sourcedId"])[:40]
+            pk = int(known[row["sourcedId"]][0]) if row["sourcedId"] in known else None
+            school = School.objects.filter(pk=pk).first() if pk else by_code.get(code)
+            if school is None:
+                school = School.objects.create(district=self.district, name=row["name"][:200], code=code)
+                self.report.created["school"] += 1
+            elif (school.name, school.code) != (row["name"][:200], code):
+                school.name, school.code = row["name"][:200], code
+                school.save(update_fields=["name", "code"])
+                self.report.updated["school"] += 1
+            self.schools[row["sourcedId"]] = school.pk
+            self.remember(m.KIND_SCHOOL, [(str(school.pk), row["sourcedId"], "")])
+
+    def org(self, file: str, line: int, column: str, sid: str) -> int | None:
+        if sid in self.schools:
+            return self.schools[sid]
+        if sid in self.district_sids:
+            return None
+        self.dangling(file, line, column, sid, "org")
+        return None
+
+    # ------------------------------------------------------------------ sessions, courses, classes
+
+    def structure(self) -> None:
+        sessions = {row["sourcedId"]: (line, row) for line, row, _ in self.rows("academicSessions")}
+        courses = {row["sourcedId"]: (line, row) for line, row, _ in self.rows("courses")}
+        classes = [(line, row) for line, row, _ in self.rows("classes")]
+        self.errors.raise_if_any()
+        only_school = next(iter(self.schools.values())) if len(self.schools) == 1 else None
+
+        # Which schools use each session and course, and as what.
+        session_schools: dict[str, set[int]] = defaultdict(set)
+        course_use: dict[str, set[str]] = defaultdict(set)
+        course_schools: dict[str, set[int]] = defaultdict(set)
+        for line, row in classes:
+            school = self.org("classes", line, "schoolSourcedId", row["schoolSourcedId"])
+            if school is None:
+                if row["schoolSourcedId"] in self.district_sids:
+                    self.errors.add(
+                        "classes",
+                        line,
+                        "schoolSourcedId",
+                        row["schoolSourcedId"],
+                        "a class belongs to a school, not to the district",
+                    )
+                continue
+            if row["courseSourcedId"] not in courses:
+                self.dangling("classes", line, "courseSourcedId", row["courseSourcedId"], "course")
+            course_use[row["courseSourcedId"]].add(row["classType"])
+            course_schools[row["courseSourcedId"]].add(school)
+            for term in spec.split_list(row["termSourcedIds"]):
+                if term not in sessions:
+                    self.dangling("classes", line, "termSourcedIds", term, "academic session")
+                    continue
+                session_schools[term].add(school)
+        for sid, (line, row) in courses.items():
+            school = self.org("courses", line, "orgSourcedId", row["orgSourcedId"])
+            if school is not None:
+                course_schools[sid].add(school)
+            year = row["schoolYearSourcedId"]
+            if year and year not in sessions:
+                self.dangling("courses", line, "schoolYearSourcedId", year, "academic session")
+            elif year:
+                session_schools[year] |= course_schools[sid]
+            if course_use[sid] == {"homeroom", "scheduled"}:
+                self.errors.add(
+                    "courses",
+                    line,
+                    "sourcedId",
+                    sid,
+                    "is used by homeroom and scheduled classes; a course is either a grade (homeroom) or a subject",
+                )
+        for sid, (line, row) in sessions.items():
+            parent = row["parentSourcedId"]
+            if parent and parent not in sessions:
+                self.dangling("academicSessions", line, "parentSourcedId", parent, "academic session")
+            elif parent:
+                session_schools[parent] |= session_schools[sid]
+            if row["startDate"] and row["endDate"] and row["endDate"] <= row["startDate"]:
+                self.errors.add(
+                    "academicSessions", line, "endDate", row["endDate"], "must be after startDate"
+                )
+        self.errors.raise_if_any()
+
+        # School years first, then terms (a term or semester needs its school year).
+        known_years = self.all_existing(m.KIND_YEAR)
+        for sid, (line, row) in sessions.items():
+            if row["type"] != "schoolYear":
+                continue
+            schools = session_schools[sid] or ({only_school} if only_school else set())
+            if not schools:
+                self.report.warnings.append(
+                    f"academicSessions.csv line {line}: school year {sid} is used by no school; skipped"
+                )
+            self.years[sid] = {}
+            for school in sorted(schools):
+                year = self._year(school, row, known_years.get(sid, []))
+                self.years[sid][school] = year.pk
+                self.remember(m.KIND_YEAR, [(str(year.pk), sid, "")])
+        known_terms = self.all_existing(m.KIND_TERM)
+        for sid, (line, row) in sessions.items():
+            if row["type"] in ("schoolYear", "gradingPeriod"):
+                continue
+            parent = row["parentSourcedId"]
+            if not parent or parent not in self.years:
+                self.errors.add(
+                    "academicSessions",
+                    line,
+                    "parentSourcedId",
+                    parent,
+                    f"a {row['type']} needs a parent schoolYear session",
+                )
+                continue
+            self.terms[sid] = {}
+            schools = session_schools[sid] or set(self.years[parent])
+            for school in sorted(schools):
+                year_pk = self.years[parent].get(school)
+                if year_pk is None:
+                    continue
+                term = self._term(school, year_pk, row, known_terms.get(sid, []))
+                self.terms[sid][school] = term.pk
+                self.remember(m.KIND_TERM, [(str(term.pk), sid, "")])
+        self.errors.raise_if_any()
+
+        known_grades = self.all_existing(m.KIND_GRADE)
+        known_subjects = self.all_existing(m.KIND_SUBJECT)
+        for n, (sid, (line, row)) in enumerate(courses.items()):
+            schools = course_schools[sid] or ({only_school} if only_school else set())
+            if "homeroom" in course_use[sid]:
+                self.grades[sid] = {}
+                for school in sorted(schools):
+                    grade = self._grade(school, row, known_grades.get(sid, []), n)
+                    self.grades[sid][school] = grade.pk
+                    self.remember(m.KIND_GRADE, [(str(grade.pk), sid, "")])
+            else:
+                self.subjects[sid] = {}
+                for school in sorted(schools):
+                    subject = self._subject(school, row, known_subjects.get(sid, []))
+                    if subject is None:
+                        self.errors.add(
+                            "courses",
+                            line,
+                            "courseCode",
+                            row["courseCode"],
+                            "another course of this school has the same code",
+                        )
+                        continue
+                    self.subjects[sid][school] = subject.pk
+                    self.remember(m.KIND_SUBJECT, [(str(subject.pk), sid, "")])
+        self.errors.raise_if_any()
+
+        known_classes = self.all_existing(m.KIND_CLASS)
+        for line, row in classes:
+            sid = row["sourcedId"]
+            school = self.schools[row["schoolSourcedId"]]
+            terms = spec.split_list(row["termSourcedIds"])
+            term_sid = terms[0]
+            if term_sid in self.years:
+                year_pk = self.years[term_sid].get(school)
+                term_pk = None
+            elif term_sid in self.terms and school in self.terms[term_sid]:
+                term_pk = self.terms[term_sid][school]
+                year_pk = Term.objects.values_list("year_id", flat=True).get(pk=term_pk)
+            else:
+                self.errors.add(
+                    "classes",
+                    line,
+                    "termSourcedIds",
+                    term_sid,
+                    "is not a term or school year of this class's school",
+                )
+                continue
+            if row["classType"] == "homeroom":
+                grade = self.grades.get(row["courseSourcedId"], {}).get(school)
+                if grade is None or year_pk is None:
+                    self.errors.add(
+                        "classes",
+                        line,
+                        "courseSourcedId",
+                        row["courseSourcedId"],
+                        "no grade course for this school",
+                    )
+                    continue
+                klass = self._class(school, year_pk, grade, row, known_classes.get(sid, []))
+                self.homerooms[sid] = (klass.pk, school)
+                self.remember(m.KIND_CLASS, [(str(klass.pk), sid, "")])
+            else:
+                subject = self.subjects.get(row["courseSourcedId"], {}).get(school)
+                if subject is None or term_pk is None:
+                    self.errors.add(
+                        "classes",
+                        line,
+                        "termSourcedIds",
+                        term_sid,
+                        "a scheduled class needs a subject course and a term of its school",
+                    )
+                    continue
+                self.sections[sid] = (subject, term_pk, school)
+
+    def _year(self, school: int, row: Row, keys: list[str]) -> SchoolYear:
+        start, end = spec.parse_date(row["startDate"]), spec.parse_date(row["endDate"])
+        year = SchoolYear.objects.filter(pk__in=[int(k) for k in keys], school_id=school).first()
+        year = year or SchoolYear.objects.filter(school_id=school, name=row["title"][:60]).first()
+        if year is None:
+            self.report.created["schoolYear"] += 1
+            return SchoolYear.objects.create(
+                district=self.district,
+                school_id=school,
+                name=row["title"][:60],
+                start_date=start,
+                end_date=end,
+            )
+        if (year.name, year.start_date, year.end_date) != (row["title"][:60], start, end):
+            year.name, year.start_date, year.end_date = row["title"][:60], start, end
+            year.save()
+            self.report.updated["schoolYear"] += 1
+        return year
+
+    def _term(self, school: int, year_pk: int, row: Row, keys: list[str]) -> Term:
+        start, end = spec.parse_date(row["startDate"]), spec.parse_date(row["endDate"])
+        term = Term.objects.filter(pk__in=[int(k) for k in keys], school_id=school).first()
+        term = term or Term.objects.filter(year_id=year_pk, name=row["title"][:60]).first()
+        if term is None:
+            self.report.created["term"] += 1
+            return Term.objects.create(
+                district=self.district,
+                school_id=school,
+                year_id=year_pk,
+                name=row["title"][:60],
+                start_date=start,
+                end_date=end,
+            )
+        if (term.name, term.start_date, term.end_date, term.year_id) != (
+            row["title"][:60],
+            start,
+            end,
+            year_pk,
+        ):
+            term.name, term.start_date, term.end_date, term.year_id = row["title"][:60], start, end, year_pk
+            term.save()
+            self.report.updated["term"] += 1
+        return term
+
+    def _grade(self, school: int, row: Row, keys: list[str], n: int) -> GradeLevel:
+        codes = spec.split_list(row["grades"])
+        order = m.grade_order(codes[0], 100 + n) if codes else 100 + n
+        grade = GradeLevel.objects.filter(pk__in=[int(k) for k in keys], school_id=school).first()
+        grade = grade or GradeLevel.objects.filter(school_id=school, name=row["title"][:60]).first()
+        if grade is None:
+            self.report.created["gradeLevel"] += 1
+            return GradeLevel.objects.create(
+                district=self.district, school_id=school, name=row["title"][:60], order=order
+            )
+        if (grade.name, grade.order) != (row["title"][:60], order):
+            grade.name, grade.order = row["title"][:60], order
+            grade.save()
+            self.report.updated["gradeLevel"] += 1
+        return grade
+
+    def _subject(self, school: int, row: Row, keys: list[str]) -> Subject | None:
+        code = (row["courseCode"] or row["sourcedId"])[:20]
+        subject = Subject.objects.filter(pk__in=[int(k) for k in keys], school_id=school).first()
+        subject = subject or Subject.objects.filter(school_id=school, code=code).first()
+        if subject is None:
+            self.report.created["subject"] += 1
+            return Subject.objects.create(
+                district=self.district, school_id=school, name=row["title"][:80], code=code
+            )
+        if (subject.name, subject.code) != (row["title"][:80], code):
+            if Subject.objects.filter(school_id=school, code=code).exclude(pk=subject.pk).exists():
+                return None
+            subject.name, subject.code = row["title"][:80], code
+            subject.save()
+            self.report.updated["subject"] += 1
+        return subject
+
+    def _class(self, school: int, year: int, grade: int, row: Row, keys: list[str]) -> Class:
+        name = row["title"][:60]
+        klass = Class.objects.filter(pk__in=[int(k) for k in keys], school_id=school).first()
+        klass = klass or Class.objects.filter(year_id=year, name=name).first()
+        if klass is None:
+            self.report.created["class"] += 1
+            return Class.objects.create(
+                district=self.district, school_id=school, year_id=year, grade_id=grade, name=name
+            )
+        if (klass.name, klass.year_id, klass.grade_id) != (name, year, grade):
+            klass.name, klass.year_id, klass.grade_id = name, year, grade
+            klass.save()
+            self.report.updated["class"] += 1
+        return klass
+
+    # ------------------------------------------------------------------ users
+
+    def users(self) -> None:
+        if "users" not in self.files:
+            return
+        roles: dict[str, list[tuple[int, Row, list[str]]]] = defaultdict(list)
+        for line, row, values in self.rows("roles"):
+            org = row["orgSourcedId"]
+            if org not in self.schools and org not in self.district_sids:
+                self.dangling("roles", line, "orgSourcedId", org, "org")
+                continue
+            if row["role"] == "student" and org not in self.schools:
+                self.errors.add("roles", line, "orgSourcedId", org, "a student's role belongs to a school")
+                continue
+            roles[row["userSourcedId"]].append((line, row, values))
+        demographics: dict[str, tuple[str, str, list[str]]] = {}
+        for _line, row, values in self.rows("demographics"):
+            demographics[row["sourcedId"]] = (row["sex"], row["birthDate"], values)
+        self.errors.raise_if_any()
+        seen_numbers: dict[str, int] = {}
+        for chunk in _chunks(self.rows("users"), self.batch):
+            self._users_batch(chunk, roles, demographics, seen_numbers)
+        for sid, entries in roles.items():
+            if sid not in self.people:
+                for line, _row, _v in entries:
+                    self.dangling("roles", line, "userSourcedId", sid, "user")
+
+    def _users_batch(
+        self,
+        chunk: list[tuple[int, Row, list[str]]],
+        roles: dict[str, list[tuple[int, Row, list[str]]]],
+        demographics: dict[str, tuple[str, str, list[str]]],
+        seen_numbers: dict[str, int],
+    ) -> None:
+        sids = [row["sourcedId"] for _, row, _ in chunk]
+        known = self.existing(m.KIND_PERSON, sids)
+        hashes: dict[str, str] = {}
+        new_people: list[tuple[str, Person]] = []
+        changed_people: list[Person] = []
+        todo: list[tuple[int, Row, int | None]] = []
+        existing_people = Person.objects.in_bulk([int(k) for k, _ in known.values()])
+        for line, row, values in chunk:
+            sid = row["sourcedId"]
+            demo = demographics.get(sid)
+            user_roles = roles.get(sid, [])
+            h = fingerprint(values, *(v for _, _, v in user_roles), demo[2] if demo else None)
+            hashes[sid] = h
+            if not user_roles:
+                self.errors.add("users", line, "sourcedId", sid, "has no role in roles.csv")
+                continue
+            gender = m.GENDER_OF_SEX.get(demo[0], "X") if demo else "X"
+            birth = spec.parse_date(demo[1]) if demo and demo[1] else None
+            fields = {
+                "family_name": row["familyName"][:60],
+                "given_name": row["givenName"][:60],
+                "email": row["email"][:254],
+                "phone": (row["phone"] or row["sms"])[:20],
+                "gender": gender,
+                "birth_date": birth,
+            }
+            for _l, r, _v in user_roles:
+                if r["role"] == "student" and not row["identifier"]:
+                    self.errors.add(
+                        "users", line, "identifier", "", "a student needs an identifier (the student number)"
+                    )
+                if r["role"] == "student":
+                    first = seen_numbers.setdefault(row["identifier"], line)
+                    if first != line:
+                        self.errors.add(
+                            "users",
+                            line,
+                            "identifier",
+                            row["identifier"],
+                            f"student number already used on line {first}",
+                        )
+            if sid in known:
+                person = existing_people.get(int(known[sid][0]))
+                if person is None:
+                    known.pop(sid)
+            if sid in known:
+                person = existing_people[int(known[sid][0])]
+                if known[sid][1] == h:
+                    self.people[sid] = person.pk
+                    self.report.unchanged["user"] += 1
+                    todo.append((line, row, person.pk))
+                    continue
+                for k, v in fields.items():
+                    setattr(person, k, v)
+                changed_people.append(person)
+                self.people[sid] = person.pk
+            else:
+                person = Person(district=self.district, **fields)
+                new_people.append((sid, person))
+            self.changed_users.add(sid)
+            todo.append((line, row, None))
+        if self.errors:
+            return
+        if new_people:
+            Person.objects.bulk_create([p for _, p in new_people], batch_size=self.batch)
+            for sid, p in new_people:
+                self.people[sid] = p.pk
+            self.report.created["user"] += len(new_people)
+        if changed_people:
+            Person.objects.bulk_update(
+                changed_people, ["family_name", "given_name", "email", "phone", "gender", "birth_date"]
+            )
+            self.report.updated["user"] += len(changed_people)
+        person_ids = [self.people[row["sourcedId"]] for _, row, _ in todo]
+        for pk, person_id, school in Student.objects.filter(person_id__in=person_ids).values_list(
+            "pk", "person_id", "school_id"
+        ):
+            self.student_of[person_id] = (pk, school)
+        for pk, person_id, school in Staff.objects.filter(person_id__in=person_ids).values_list(
+            "pk", "person_id", "school_id"
+        ):
+            self.staff_of[(person_id, school)] = pk
+        for pk, person_id in Guardian.objects.filter(person_id__in=person_ids).values_list("pk", "person_id"):
+            self.guardian_of[person_id] = pk
+
+        new_students: list[Student] = []
+        new_staff: list[Staff] = []
+        new_guardians: list[Guardian] = []
+        changed_students: list[Student] = []
+        for line, row, unchanged in todo:
+            sid = row["sourcedId"]
+            person_id = self.people[sid]
+            enabled = row["enabledUser"] == "true"
+            for _l, r, _v in roles[sid]:
+                role = r["role"]
+                if role == "student":
+                    school = self.schools[r["orgSourcedId"]]
+                    begin = spec.parse_date(r["beginDate"]) if r["beginDate"] else None
+                    end = spec.parse_date(r["endDate"]) if r["endDate"] else None
+                    status = Student.Status.ENROLLED if enabled else Student.Status.WITHDRAWN
+                    current = self.student_of.get(person_id)
+                    if current is None:
+                        new_students.append(
+                            Student(
+                                district=self.district,
+                                school_id=school,
+                                person_id=person_id,
+                                student_number=row["identifier"][:40],
+                                status=status,
+                                enrolled_on=begin,
+                                left_on=end,
+                            )
+                        )
+                    elif unchanged is None:
+                        st = Student(
+                            pk=current[0],
+                            school_id=school,
+                            student_number=row["identifier"][:40],
+                            status=status,
+                            enrolled_on=begin,
+                            left_on=end,
+                        )
+                        changed_students.append(st)
+                elif role in m.STAFF_ROLES or role.startswith("ext:"):
+                    if r["orgSourcedId"] not in self.schools:
+                        self.report.warnings.append(
+                            f"roles.csv line {_l}: district-level staff role not stored"
+                        )
+                        continue
+                    school = self.schools[r["orgSourcedId"]]
+                    if (person_id, school) not in self.staff_of:
+                        self.staff_of[(person_id, school)] = -1
+                        new_staff.append(
+                            Staff(
+                                district=self.district,
+                                school_id=school,
+                                person_id=person_id,
+                                staff_number=(row["identifier"] or sid)[:40],
+                                active=enabled,
+                            )
+                        )
+                elif role in m.GUARDIAN_ROLES:
+                    if person_id not in self.guardian_of:
+                        self.guardian_of[person_id] = -1
+                        new_guardians.append(Guardian(district=self.district, person_id=person_id))
+                    self.guardian_role[person_id] = role
+        if new_students:
+            Student.objects.bulk_create(new_students, batch_size=self.batch)
+            for st in new_students:
+                self.student_of[st.person_id] = (st.pk, st.school_id)
+            self.report.created["student"] += len(new_students)
+        if changed_students:
+            Student.objects.bulk_update(
+                changed_students, ["school_id", "student_number", "status", "enrolled_on", "left_on"]
+            )
+        if new_staff:
+            Staff.objects.bulk_create(new_staff, batch_size=self.batch)
+            for sf in new_staff:
+                self.staff_of[(sf.person_id, sf.school_id)] = sf.pk
+            self.report.created["staff"] += len(new_staff)
+        if new_guardians:
+            Guardian.objects.bulk_create(new_guardians, batch_size=self.batch)
+            for g in new_guardians:
+                self.guardian_of[g.person_id] = g.pk
+            self.report.created["guardian"] += len(new_guardians)
+        self.remember(
+            m.KIND_PERSON,
+            [
+                (str(self.people[row["sourcedId"]]), row["sourcedId"], hashes[row["sourcedId"]])
+                for _, row, u in todo
+                if u is None
+            ],
+        )
+        role_sids: list[tuple[str, str, str]] = []
+        for _, row, u in todo:
+            if u is not None:
+                continue
+            person_id = self.people[row["sourcedId"]]
+            for _l, r, _v in roles[row["sourcedId"]]:
+                if r["role"] == "student" and person_id in self.student_of:
+                    role_sids.append((f"student:{self.student_of[person_id][0]}", r["sourcedId"], ""))
+                elif (
+                    r["orgSourcedId"] in self.schools
+                    and (person_id, self.schools[r["orgSourcedId"]]) in self.staff_of
+                    and r["role"] not in m.GUARDIAN_ROLES
+                ):
+                    role_sids.append(
+                        (
+                            f"staff:{self.staff_of[(person_id, self.schools[r['orgSourcedId']])]}",
+                            r["sourcedId"],
+                            "",
+                        )
+                    )
+                elif r["role"] in m.GUARDIAN_ROLES and person_id in self.guardian_of:
+                    role_sids.append((f"guardian:{self.guardian_of[person_id]}", r["sourcedId"], ""))
+        self.remember(m.KIND_ROLE, role_sids)
+
+    def agents(self) -> None:
+        """Guardianships from agentSourcedIds (either side may list the other)."""
+        if not self.changed_users:
+            return
+        genders: dict[int, str] = {}
+        for chunk in _chunks(self.rows("users"), self.batch):
+            pairs: list[tuple[int, int, int]] = []  # (line, student person, guardian person)
+            for line, row, _ in chunk:
+                sid = row["sourcedId"]
+                if sid not in self.changed_users or not row["agentSourcedIds"]:
+                    continue
+                me = self.people[sid]
+                for agent in spec.split_list(row["agentSourcedIds"]):
+                    other = self.people.get(agent)
+                    if other is None:
+                        self.dangling("users", line, "agentSourcedIds", agent, "user")
+                    elif me in self.student_of and other in self.guardian_of:
+                        pairs.append((line, me, other))
+                    elif me in self.guardian_of and other in self.student_of:
+                        pairs.append((line, other, me))
+                    else:
+                        self.errors.add(
+                            "users",
+                            line,
+                            "agentSourcedIds",
+                            agent,
+                            "an agent links a student with a parent, guardian or relative",
+                        )
+            if not pairs or self.errors:
+                continue
+            missing = [g for _, _, g in pairs if g not in genders]
+            genders.update(Person.objects.filter(pk__in=missing).values_list("pk", "gender"))
+            links = [
+                Guardianship(
+                    district=self.district,
+                    school_id=self.student_of[s][1],
+                    student_id=self.student_of[s][0],
+                    guardian_id=self.guardian_of[g],
+                    relationship=m.relationship_of(
+                        self.guardian_role.get(g, "guardian"), genders.get(g, "X")
+                    ),
+                )
+                for _, s, g in pairs
+            ]
+            Guardianship.objects.bulk_create(links, batch_size=self.batch, ignore_conflicts=True)
+            self.report.created["guardianship"] += len(links)
+
+    # ------------------------------------------------------------------ enrollments
+
+    def _enrollment_rows(self, homeroom: bool) -> Iterator[tuple[int, Row, list[str]]]:
+        for line, row, values in self.rows("enrollments"):
+            klass = row["classSourcedId"]
+            if klass in self.homerooms:
+                if homeroom:
+                    yield line, row, values
+            elif klass in self.sections:
+                if not homeroom:
+                    yield line, row, values
+            elif homeroom:
+                self.dangling("enrollments", line, "classSourcedId", klass, "class")
+
+    def _check_refs(self, line: int, row: Row, school: int) -> int | None:
+        if row["schoolSourcedId"] not in self.schools:
+            self.dangling("enrollments", line, "schoolSourcedId", row["schoolSourcedId"], "school")
+            return None
+        if self.schools[row["schoolSourcedId"]] != school:
+            self.errors.add(
+                "enrollments", line, "schoolSourcedId", row["schoolSourcedId"], "is not the class's school"
+            )
+            return None
+        person = self.people.get(row["userSourcedId"])
+        if person is None:
+            self.dangling("enrollments", line, "userSourcedId", row["userSourcedId"], "user")
+        return person
+
+    def homeroom_enrollments(self) -> None:
+        heads: dict[int, tuple[int, str]] = {}
+        open_seen: dict[int, int] = {}
+        for chunk in _chunks(self._enrollment_rows(homeroom=True), self.batch):
+            known = self.existing(m.KIND_ENROLLMENT, [row["sourcedId"] for _, row, _ in chunk])
+            new: list[tuple[str, str, Enrollment]] = []
+            changed: list[tuple[str, str, Enrollment]] = []
+            for line, row, values in chunk:
+                klass, school = self.homerooms[row["classSourcedId"]]
+                person = self._check_refs(line, row, school)
+                if person is None:
+                    continue
+                if row["role"] == "teacher":
+                    staff = self.staff_of.get((person, school))
+                    if staff is None:
+                        self.errors.add(
+                            "enrollments",
+                            line,
+                            "userSourcedId",
+                            row["userSourcedId"],
+                            "is not a teacher of this class's school in roles.csv",
+                        )
+                    elif klass in heads and heads[klass][0] != staff:
+                        self.errors.add(
+                            "enrollments",
+                            line,
+                            "classSourcedId",
+                            row["classSourcedId"],
+                            "a homeroom class has one head teacher",
+                        )
+                    else:
+                        heads[klass] = (staff, row["sourcedId"])
+                    continue
+                if row["role"] != "student":
+                    self.report.warnings.append(
+                        f"enrollments.csv line {line}: role {row['role']} is not stored"
+                    )
+                    continue
+                student = self.student_of.get(person)
+                if student is None or student[1] != school:
+                    self.errors.add(
+                        "enrollments",
+                        line,
+                        "userSourcedId",
+                        row["userSourcedId"],
+                        "is not a student of this class's school in roles.csv",
+                    )
+                    continue
+                end = spec.parse_date(row["endDate"]) if row["endDate"] else None
+                if end is None:
+                    if student[0] in open_seen:
+                        self.errors.add(
+                            "enrollments",
+                            line,
+                            "endDate",
+                            "",
+                            f"the student already has an open homeroom enrollment on line {open_seen[student[0]]}",
+                        )
+                        continue
+                    open_seen[student[0]] = line
+                    self.homeroom_of[student[0]] = klass
+                h = fingerprint(values)
+                sid = row["sourcedId"]
+                if sid in known and known[sid][1] == h:
+                    self.report.unchanged["enrollment"] += 1
+                    continue
+                begin = spec.parse_date(row["beginDate"]) if row["beginDate"] else timezone.localdate()
+                e = Enrollment(
+                    district=self.district,
+                    school_id=school,
+                    student_id=student[0],
+                    klass_id=klass,
+                    start_date=begin,
+                    end_date=end,
+                )
+                if sid in known:
+                    e.pk = int(known[sid][0])
+                    changed.append((sid, h, e))
+                else:
+                    new.append((sid, h, e))
+            if self.errors:
+                return
+            if changed:
+                Enrollment.objects.bulk_update(
+                    [e for _, _, e in changed], ["student_id", "klass_id", "start_date", "end_date"]
+                )
+                self.report.updated["enrollment"] += len(changed)
+            if new:
+                Enrollment.objects.bulk_create([e for _, _, e in new], batch_size=self.batch)
+                self.report.created["enrollment"] += len(new)
+            touched = [e for _, _, e in new + changed]
+            self.remember(m.KIND_ENROLLMENT, [(str(e.pk), sid, h) for sid, h, e in new + changed])
+            current = [
+                Student(pk=e.student_id, current_class_id=e.klass_id) for e in touched if e.end_date is None
+            ]
+            if current:
+                Student.objects.bulk_update(current, ["current_class_id"])
+        changed_heads = []
+        for klass, (staff, _sid) in heads.items():
+            changed_heads.append(Class(pk=klass, head_teacher_id=staff))
+        if changed_heads:
+            current_heads = dict(
+                Class.objects.filter(pk__in=list(heads)).values_list("pk", "head_teacher_id")
+            )
+            changed_heads = [c for c in changed_heads if current_heads.get(c.pk) != c.head_teacher_id]
+            Class.objects.bulk_update(changed_heads, ["head_teacher_id"])
+            self.report.updated["headTeacher"] += len(changed_heads)
+        self.remember(m.KIND_HEAD, [(str(k), sid, "") for k, (_s, sid) in heads.items()])
+
+    def scheduled_enrollments(self) -> None:
+        teachers: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # section → (line, staff, sid)
+        first_line: dict[str, int] = {}
+        for chunk in _chunks(self._enrollment_rows(homeroom=False), self.batch):
+            known = self.existing(m.KIND_SECTION_STUDENT, [row["sourcedId"] for _, row, _ in chunk])
+            pairs: list[tuple[str, str, str]] = []
+            for line, row, values in chunk:
+                section = row["classSourcedId"]
+                subject, term, school = self.sections[section]
+                person = self._check_refs(line, row, school)
+                if person is None:
+                    continue
+                if row["role"] == "teacher":
+                    staff = self.staff_of.get((person, school))
+                    if staff is None:
+                        self.errors.add(
+                            "enrollments",
+                            line,
+                            "userSourcedId",
+                            row["userSourcedId"],
+                            "is not a teacher of this class's school in roles.csv",
+                        )
+                    else:
+                        teachers[section].append((line, staff, row["sourcedId"]))
+                    continue
+                if row["role"] != "student":
+                    self.report.warnings.append(
+                        f"enrollments.csv line {line}: role {row['role']} is not stored"
+                    )
+                    continue
+                student = self.student_of.get(person)
+                home = self.homeroom_of.get(student[0]) if student else None
+                if home is None:
+                    self.errors.add(
+                        "enrollments",
+                        line,
+                        "userSourcedId",
+                        row["userSourcedId"],
+                        "a student in a scheduled class needs an open homeroom enrollment",
+                    )
+                    continue
+                expected = self.section_home.setdefault(section, home)
+                first_line.setdefault(section, line)
+                if expected != home:
+                    self.errors.add(
+                        "enrollments",
+                        line,
+                        "classSourcedId",
+                        section,
+                        f"the students of a scheduled class must share one homeroom (see line {first_line[section]}): we keep no per-section rosters",
+                    )
+                    continue
+                h = fingerprint(values)
+                if row["sourcedId"] in known and known[row["sourcedId"]][1] == h:
+                    self.report.unchanged["enrollment"] += 1
+                    continue
+                assert student is not None
+                pairs.append((f"{home}:{subject}:{term}:{student[0]}", row["sourcedId"], h))
+            if self.errors:
+                return
+            self.remember(m.KIND_SECTION_STUDENT, pairs)
+            self.report.created["sectionEnrollment"] += len(pairs)
+        # One TeachingAssignment per teacher of each scheduled class.
+        known_ta = self.all_existing(m.KIND_ASSIGNMENT)
+        section_sids: list[tuple[str, str, str]] = []
+        ta_sids: list[tuple[str, str, str]] = []
+        for section, (subject, term, school) in self.sections.items():
+            home = self.section_home.get(section)
+            if home is None:
+                self.report.warnings.append(
+                    f"classes.csv: scheduled class {section} has no students, so no homeroom; skipped"
+                )
+                continue
+            section_sids.append((f"{home}:{subject}:{term}", section, ""))
+            for _line, staff, sid in teachers.get(section, []):
+                ta = None
+                if sid in known_ta:
+                    ta = TeachingAssignment.objects.filter(pk=int(known_ta[sid][0])).first()
+                if ta is None:
+                    ta, made = TeachingAssignment.objects.get_or_create(
+                        teacher_id=staff,
+                        klass_id=home,
+                        subject_id=subject,
+                        term_id=term,
+                        defaults={"district": self.district, "school_id": school},
+                    )
+                    self.report.created["teachingAssignment"] += int(made)
+                elif (ta.teacher_id, ta.klass_id, ta.subject_id, ta.term_id) != (staff, home, subject, term):
+                    ta.teacher_id, ta.klass_id, ta.subject_id, ta.term_id = staff, home, subject, term
+                    ta.save()
+                    self.report.updated["teachingAssignment"] += 1
+                ta_sids.append((str(ta.pk), sid, ""))
+            if not teachers.get(section):
+                self.report.warnings.append(
+                    f"classes.csv: scheduled class {section} has no teacher; its rows are kept but not shown"
+                )
+        self.remember(m.KIND_SECTION, section_sids)
+        self.remember(m.KIND_ASSIGNMENT, ta_sids)
+
+    # ------------------------------------------------------------------ gradebook
+
+    def categories_(self) -> None:
+        titles = {v.lower(): k for k, v in m.CATEGORY_TITLES.items()} | {k: k for k in m.CATEGORY_TITLES}
+        pairs = []
+        for line, row, _ in self.rows("categories"):
+            kind = titles.get(row["title"].strip().lower())
+            if kind is None:
+                kind = "quiz"
+                self.report.warnings.append(
+                    f"categories.csv line {line}: “{row['title']}” is stored as a quiz"
+                )
+            self.categories[row["sourcedId"]] = kind
+            pairs.append((kind, row["sourcedId"], ""))
+        SourcedId.objects.bulk_create(
+            [
+                SourcedId(district=self.district, kind=m.KIND_CATEGORY, key=k, sourced_id=s)
+                for k, s, _ in pairs
+            ],
+            ignore_conflicts=True,
+        )
+
+    def line_items_(self) -> None:
+        known = self.all_existing(m.KIND_LINEITEM)
+        terms_by_sid = {sid: schools for sid, schools in self.terms.items()}
+        pairs = []
+        for line, row, _ in self.rows("lineItems"):
+            section = row["classSourcedId"]
+            if section not in self.sections:
+                if section in self.homerooms:
+                    self.errors.add(
+                        "lineItems",
+                        line,
+                        "classSourcedId",
+                        section,
+                        "line items belong to a scheduled (subject) class",
+                    )
+                else:
+                    self.dangling("lineItems", line, "classSourcedId", section, "class")
+                continue
+            if row["categorySourcedId"] not in self.categories:
+                self.dangling("lineItems", line, "categorySourcedId", row["categorySourcedId"], "category")
+                continue
+            subject, term, school = self.sections[section]
+            period = row["gradingPeriodSourcedId"]
+            if period:
+                if period not in terms_by_sid and period not in self.years:
+                    self.dangling("lineItems", line, "gradingPeriodSourcedId", period, "academic session")
+                    continue
+                term = terms_by_sid.get(period, {}).get(school, term)
+            home = self.section_home.get(section)
+            if home is None:
+                self.errors.add(
+                    "lineItems",
+                    line,
+                    "classSourcedId",
+                    section,
+                    "this scheduled class has no students, so no homeroom",
+                )
+                continue
+            try:
+                full = Decimal(row["resultValueMax"])
+                Decimal(row["resultValueMin"])
+            except InvalidOperation:
+                self.errors.add("lineItems", line, "resultValueMax", row["resultValueMax"], "is not a number")
+                continue
+            if full <= 0:
+                self.errors.add("lineItems", line, "resultValueMax", row["resultValueMax"], "must be above 0")
+                continue
+            grade = Class.objects.values_list("grade_id", flat=True).get(pk=home)
+            name = (row["description"] or row["title"])[:120]
+            assessment, made = Assessment.objects.get_or_create(
+                term_id=term,
+                grade_id=grade,
+                name=name,
+                defaults={
+                    "district": self.district,
+                    "school_id": school,
+                    "kind": self.categories[row["categorySourcedId"]],
+                    "date": spec.parse_date(row["assignDate"]),
+                },
+            )
+            self.report.created["assessment"] += int(made)
+            subj, made = AssessmentSubject.objects.get_or_create(
+                assessment=assessment,
+                subject_id=subject,
+                defaults={"district": self.district, "school_id": school, "full_marks": full},
+            )
+            if not made and subj.full_marks != full:
+                subj.full_marks = full
+                subj.save()
+            self.line_items[row["sourcedId"]] = (subj.pk, home)
+            if row["sourcedId"] not in known:
+                pairs.append((f"{subj.pk}:{home}", row["sourcedId"], ""))
+        self.remember(m.KIND_LINEITEM, pairs)
+
+    def results(self) -> None:
+        pairs = []
+        for line, row, _ in self.rows("results"):
+            item = self.line_items.get(row["lineItemSourcedId"])
+            if item is None:
+                self.dangling("results", line, "lineItemSourcedId", row["lineItemSourcedId"], "line item")
+                continue
+            person = self.people.get(row["studentSourcedId"])
+            student = self.student_of.get(person) if person is not None else None
+            if student is None:
+                self.dangling("results", line, "studentSourcedId", row["studentSourcedId"], "student")
+                continue
+            try:
+                marker, value = parse_result(row["scoreStatus"], row["score"])
+            except ValueError as exc:
+                self.errors.add("results", line, "score", row["score"], str(exc))
+                continue
+            when = score_time(row["scoreDate"])
+            score, _ = Score.objects.update_or_create(
+                assessment_subject_id=item[0],
+                student_id=student[0],
+                defaults={
+                    "district": self.district,
+                    "school_id": student[1],
+                    "klass_id": item[1],
+                    "value": value,
+                    "marker": marker,
+                    "updated_at": when,
+                },
+            )
+            self.report.created["result"] += 1
+            pairs.append((str(score.pk), row["sourcedId"], ""))
+        self.remember(m.KIND_RESULT, pairs)
+
+
+def parse_result(status: str, score: str) -> tuple[str, Decimal | None]:
+    """(Score.marker, value) for a scoreStatus and score. Scores above the maximum are kept."""
+    marker = m.MARKER_OF_STATUS[status]
+    if marker != "none":
+        return marker, None
+    if not score:
+        raise ValueError(f"a score is required when scoreStatus is {status}")
+    try:
+        value = Decimal(score)
+    except InvalidOperation:
+        raise ValueError("is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError("is not a score of 0 or more")
+    if value != value.quantize(Decimal("0.01")) or value >= 10000:
+        raise ValueError("has more than two decimal places or is too large")
+    return marker, value.quantize(Decimal("0.01"))
+
+
+def score_time(date: str) -> datetime.datetime:
+    day = spec.parse_date(date) if date else timezone.localdate()
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+def import_zip(district: District | None, source: Any, actor: Any = None, batch: int = BATCH) -> Report:
+    return Importer(district, actor, batch).run(source)
