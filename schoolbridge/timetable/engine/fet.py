@@ -35,17 +35,25 @@ Source = str | os.PathLike[str] | bytes
 
 
 class FetError(ValueError):
-    """A FET file could not be read: malformed XML or a reference to something that does not exist."""
+    """A FET file could not be read: malformed XML or a reference to something that does not exist.
+
+    ``element`` and ``line`` say where (when known); ``source`` is the file's path when read from one.
+    """
 
     def __init__(self, message: str, *, element: str | None = None, line: int | None = None) -> None:
-        where = ""
-        if element:
-            where = f"<{element}>"
-        if line:
-            where = f"{where} at line {line}" if where else f"line {line}"
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(message)
+        self.message = message
         self.element = element
         self.line = line
+        self.source: str | None = None
+
+    def __str__(self) -> str:
+        where = f"<{self.element}>" if self.element else ""
+        if self.line:
+            where = f"{where} at line {self.line}" if where else f"line {self.line}"
+        if self.source:
+            where = f"{self.source}: {where}" if where else self.source
+        return f"{where}: {self.message}" if where else self.message
 
 
 def _parser() -> etree.XMLParser:
@@ -699,8 +707,13 @@ SUPPORTED_CONSTRAINT_TYPES: frozenset[str] = frozenset(_FIELDS) & frozenset(CONS
 
 def parse_fet(source: Source) -> Instance:
     """Read a ``.fet`` file (a path, or the file's bytes) into an :class:`Instance`."""
-    root = _read_root(source, what="FET file")
-    inst = _Reader(root).read()
+    try:
+        root = _read_root(source, what="FET file")
+        inst = _Reader(root).read()
+    except FetError as exc:
+        if not isinstance(source, bytes):
+            exc.source = os.fspath(source)
+        raise
     if not isinstance(source, bytes) and not inst.name:
         inst.name = Path(source).stem
     return inst
@@ -712,6 +725,15 @@ def parse_activities_xml(source: Source, instance: Instance) -> Solution:
     Day and hour are names from ``instance``; an activity with no day/hour is unplaced (left out);
     an empty room is None.
     """
+    try:
+        return _read_solution(source, instance)
+    except FetError as exc:
+        if not isinstance(source, bytes):
+            exc.source = os.fspath(source)
+        raise
+
+
+def _read_solution(source: Source, instance: Instance) -> Solution:
     root = _read_root(source, what="activities file")
     if root.tag != "Activities_Timetable":
         raise FetError(
