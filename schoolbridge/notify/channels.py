@@ -86,12 +86,17 @@ class InAppChannel(Channel):
     name = "inapp"
 
     def deliver(self, notifications: Sequence[Notification]) -> None:
+        # One channel-layer message per notification; a user's last one also carries their unread count, so
+        # a fan-out to N users costs N messages, not 2N (the consumer sends the two socket frames).
         counts = unread_counts(n.user_id for n in notifications)
+        ordered = sorted(notifications, key=lambda n: n.pk)
+        last = {n.user_id: n.pk for n in ordered}
         events: list[tuple[int, dict[str, Any]]] = []
-        for n in sorted(notifications, key=lambda n: n.pk):
-            events.append((n.user_id, {"type": "notify.notification", "notification": n.as_message()}))
-        for uid, count in counts.items():
-            events.append((uid, {"type": "notify.unread", "count": count}))
+        for n in ordered:
+            event: dict[str, Any] = {"type": "notify.notification", "notification": n.as_message()}
+            if last[n.user_id] == n.pk and n.user_id in counts:
+                event["unread"] = counts[n.user_id]
+            events.append((n.user_id, event))
         group_send_many(events)
 
 

@@ -131,10 +131,11 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
     # Channel-layer events (sent by notify.channels).
     async def notify_notification(self, event: dict[str, Any]) -> None:
         item = event["notification"]
-        if item["id"] in self.sent_ids:
-            return
-        self._remember([item["id"]])
-        await self.send_json({"type": "notification", "notification": item})
+        if item["id"] not in self.sent_ids:
+            self._remember([item["id"]])
+            await self.send_json({"type": "notification", "notification": item})
+        if "unread" in event:
+            await self.send_json({"type": "unread", "count": int(event["unread"])})
 
     async def notify_unread(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "unread", "count": int(event["count"])})
