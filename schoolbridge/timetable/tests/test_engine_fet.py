@@ -171,3 +171,39 @@ def test_activities_xml_errors() -> None:
         parse_activities_xml(ok.replace(b"Tue", b"Sun"), inst)
     with pytest.raises(FetError, match="unknown activity id 7"):
         parse_activities_xml(ok.replace(b"<Id>1", b"<Id>7"), inst)
+
+
+def test_import_report_lists_unsupported_types_with_counts() -> None:
+    span = (
+        "<ConstraintTeacherMaxSpanPerDay><Weight_Percentage>100</Weight_Percentage><Teacher_Name>Ann</Teacher_Name>"
+        "<Max_Span>3</Max_Span><Active>true</Active></ConstraintTeacherMaxSpanPerDay>"
+    )
+    resting = (
+        "<ConstraintStudentsMinRestingHours><Weight_Percentage>90</Weight_Percentage><Minimum_Resting_Hours>2"
+        "</Minimum_Resting_Hours><Circular>true</Circular><Active>false</Active></ConstraintStudentsMinRestingHours>"
+    )
+    building = (
+        "<ConstraintTeachersMaxBuildingChangesPerDay><Weight_Percentage>100</Weight_Percentage>"
+        "<Max_Building_Changes_Per_Day>1</Max_Building_Changes_Per_Day></ConstraintTeachersMaxBuildingChangesPerDay>"
+    )
+    inst = parse_fet(mini(time=span + span + resting, space=building))
+    assert inst.unsupported_counts() == {
+        "ConstraintStudentsMinRestingHours": 1,
+        "ConstraintTeacherMaxSpanPerDay": 2,
+        "ConstraintTeachersMaxBuildingChangesPerDay": 1,
+    }
+    kinds = {(u.tag, u.kind, u.weight_percentage, u.active) for u in inst.unsupported}
+    assert ("ConstraintStudentsMinRestingHours", "time", 90.0, False) in kinds
+    assert ("ConstraintTeachersMaxBuildingChangesPerDay", "space", 100.0, True) in kinds
+    assert all(u.line > 0 for u in inst.unsupported)
+    report = inst.import_report()
+    assert "unsupported constraints (not enforced): 4" in report
+    assert "  ConstraintTeacherMaxSpanPerDay: 2" in report
+    # the supported ones were imported, the unsupported ones are not among them
+    assert [type(c).__name__ for c in inst.constraints] == ["BasicCompulsoryTime"]
+    # and the scorer says what it did not score
+    from schoolbridge.timetable.engine.score import score
+
+    rep = score(inst, {1: Placement(0, 0, None)})
+    assert rep.unsupported == inst.unsupported_counts()
+    assert "Not scored (unsupported constraint types):" in rep.to_text()
