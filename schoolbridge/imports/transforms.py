@@ -52,6 +52,8 @@ def date(value: Any) -> datetime.date | None:
         return value.date()
     if isinstance(value, datetime.date):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _serial(int(value))
     s = text(value)
     if not s:
         return None
@@ -62,11 +64,7 @@ def date(value: Any) -> datetime.date | None:
     elif re.fullmatch(r"\d{8}", s):
         parts = (int(s[:4]), int(s[4:6]), int(s[6:]))
     elif re.fullmatch(r"\d{4,5}(\.0+)?", s):
-        serial = int(float(s))
-        if not 1 <= serial <= 2958465:
-            raise TransformError("Not a date")
-        # Excel counts a 29 February 1900 that never was; serials from 61 on are shifted by it.
-        return EXCEL_EPOCH + datetime.timedelta(days=serial if serial >= 61 else serial + 1)
+        return _serial(int(float(s)))
     elif m2 := _DMY.match(s):
         parts = (int(m2[3]), int(m2[2]), int(m2[1]))
     if parts is None:
@@ -75,6 +73,13 @@ def date(value: Any) -> datetime.date | None:
         return datetime.date(*parts)
     except ValueError:
         raise TransformError("No such date") from None
+
+
+def _serial(serial: int) -> datetime.date:
+    if not 1 <= serial <= 2958465:
+        raise TransformError("Not a date")
+    # Excel counts a 29 February 1900 that never was; serials from 61 on are shifted by it.
+    return EXCEL_EPOCH + datetime.timedelta(days=serial if serial >= 61 else serial + 1)
 
 
 # ------------------------------------------------------------------------------------ phones, names

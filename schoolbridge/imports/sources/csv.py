@@ -11,6 +11,9 @@ from . import Row, SourceError, Table, clean_headers, is_blank
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 DELIMITERS = ",\t;|"
+# What a guess may settle on when neither UTF-8 nor GB18030 reads the bytes. Single-byte code pages are left
+# out on purpose: they read any bytes at all, so a GBK file with one broken byte would come out garbled.
+FALLBACKS = frozenset({"big5", "big5hkscs", "cp950", "utf_16", "utf_16_le", "utf_16_be", "utf_32"})
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -27,7 +30,9 @@ def decode(data: bytes) -> tuple[str, str]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            first_error = first_error or exc
+            # Locate the problem where the likeliest encoding (the one that read furthest) stumbled.
+            if first_error is None or exc.start > first_error.start:
+                first_error = exc
             continue
         if "\x00" in text:
             break
@@ -35,7 +40,7 @@ def decode(data: bytes) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is not None and best.encoding not in ("utf_8", "gb18030") and "\x00" not in str(best):
+    if best is not None and best.encoding in FALLBACKS and "\x00" not in str(best):
         return str(best), best.encoding
     where = ""
     if first_error is not None:
