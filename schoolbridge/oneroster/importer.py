@@ -242,7 +242,7 @@ class Importer:
             self.report.created["district"] += int(made)
         known = self.all_existing(m.KIND_SCHOOL)
         by_code = {s.code: s for s in School.objects.filter(district=self.district)}
-        for line, row, _ in rows:
+        for _line, row, _ in rows:
             if row["type"] == "district":
                 self.district_sids.add(row["sourcedId"])
                 self.remember(m.KIND_DISTRICT, [(str(self.district.pk), row["sourcedId"], "")])
@@ -254,7 +254,7 @@ class Importer:
                 "district",
                 "more than one district org: import one district at a time",
             )
-        for line, row, values in rows:
+        for line, row, _values in rows:
             if row["type"] != "school":
                 if row["type"] != "district":
                     self.report.warnings.append(f"orgs.csv line {line}: org type {row['type']} is not stored")
@@ -677,7 +677,7 @@ class Importer:
         new_staff: list[Staff] = []
         new_guardians: list[Guardian] = []
         changed_students: list[Student] = []
-        for line, row, unchanged in todo:
+        for _line, row, unchanged in todo:
             sid = row["sourcedId"]
             person_id = self.people[sid]
             enabled = row["enabledUser"] == "true"

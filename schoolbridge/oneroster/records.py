@@ -306,7 +306,7 @@ class Records:
             if gp in people:
                 people[gp]["agents"].add(self.ids.get(m.KIND_PERSON, sp))
                 self.relationship.setdefault(gs["guardian_id"], gs["relationship"])
-        for gid, pid in guardian_person.items():
+        for gid in guardian_person:
             if gid not in self.relationship:
                 rel = (
                     Guardianship.objects.filter(guardian_id=gid)

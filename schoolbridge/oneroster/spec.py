@@ -309,9 +309,9 @@ def check_row(file: str, line: int, row: dict[str, str], errors: Collector) -> b
         if not value:
             continue
         enum = ENUMS.get(f"{file}.{column}")
-        if enum is not None and value not in enum:
-            if not (f"{file}.{column}" in EXTENSIBLE and value.startswith("ext:")):
-                errors.add(file, line, column, value, f"is not one of {', '.join(enum)}")
+        extended = f"{file}.{column}" in EXTENSIBLE and value.startswith("ext:")
+        if enum is not None and value not in enum and not extended:
+            errors.add(file, line, column, value, f"is not one of {', '.join(enum)}")
         if (file, column) in GRADE_FIELDS:
             for grade in split_list(value):
                 if grade not in GRADES:
