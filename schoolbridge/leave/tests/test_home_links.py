@@ -57,6 +57,7 @@ def test_school_admin_home_links(world):
         "/attendance/",
         "/grades/",
         "/leave/waiting/",
+        "/timetable/",
         "/calendar/",
         "/leave/policy/",
         "/grades/settings/",
@@ -71,6 +72,6 @@ def test_school_admin_home_links(world):
 def test_principal_home_links_only_what_they_may_open(world):
     client = client_for(world, "a_principal")
     links = nav_links(client.get("/").content.decode(), "School tasks")
-    assert links == ["/attendance/", "/grades/", "/leave/waiting/"]
+    assert links == ["/attendance/", "/grades/", "/leave/waiting/", "/timetable/"]
     for href in links:
         assert client.get(href).status_code == 200, href
