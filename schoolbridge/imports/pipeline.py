@@ -308,6 +308,14 @@ def _match_students(
             o.action = "error"
             continue
         row = o.normalized
+        for i, g in enumerate(row.get("guardians", [])):
+            if g["phone"] and not g["family_name"] and g["phone"] not in matcher.known_phones:
+                prefix = "guardian" if i == 0 else "guardian2"
+                o.errors.append(err(mapping.get(f"{prefix}_name") or mapping.get(f"{prefix}_phone", ""), f"{prefix}_name", "",
+                                    N("Enter the guardian's name: no guardian has the phone %(value)s yet."), value=g["phone"]))  # fmt: skip
+        if o.errors:
+            o.action = "error"
+            continue
         existing = matcher.by_number.get(row["student_number"])
         if existing is not None:
             if existing.school_id != school_id:

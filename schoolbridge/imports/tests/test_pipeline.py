@@ -1,7 +1,7 @@
 import pytest
 
 from schoolbridge.audit.models import AuditEvent
-from schoolbridge.core.errors import NotFound, Refused
+from schoolbridge.core.errors import InvalidInput, NotFound, Refused
 from schoolbridge.core.models import Enrollment, Guardian, Guardianship, Person, Student
 from schoolbridge.imports import actions
 from schoolbridge.imports.models import ImportBatch, ImportRow, ReviewItem
@@ -157,7 +157,7 @@ def test_missing_required_column(world, admin):
     from schoolbridge.imports.sources.csv import read_csv
 
     batch = actions.stage(admin, world.a.school, "students", read_csv(data))
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(InvalidInput) as exc:
         actions.set_mapping(admin, batch, {"name": "姓名"})
     assert "student_number" in exc.value.message_dict
 
@@ -225,3 +225,19 @@ def test_only_the_school_managers(world, username):
     batch = run(world.user("a_admin"), world.a.school, office_csv(ROWS))
     with pytest.raises(NotFound):
         actions.commit(user, batch.pk)
+
+
+def test_a_new_guardian_needs_a_name_a_known_one_does_not(world, admin):
+    known = Guardian.objects.filter(person__user=world.user("a_parent")).get()
+    known.person.phone = "13912340000"
+    known.person.save()
+    rows = [
+        ["N300", "周一", "", "", "", "", "13700000000", ""],
+        ["N301", "周二", "", "", "", "", "13912340000", "母亲"],
+    ]
+    batch = run(admin, world.a.school, office_csv(rows))
+    r300, r301 = ImportRow.objects.filter(batch=batch).order_by("number")
+    assert r300.action == "error" and r300.errors[0]["params"] == {"value": "13700000000"}
+    assert r301.action == "create"
+    actions.commit(admin, batch.pk)
+    assert Student.objects.get(student_number="N301").guardianships.get().guardian == known

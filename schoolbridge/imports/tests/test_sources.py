@@ -195,6 +195,7 @@ class _Api(BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
+        body: dict[str, object]
         if parts.path == "/paged":
             page = int(q.get("page", ["1"])[0])
             body = {"data": {"items": self.RECORDS[(page - 1) * 2 : page * 2]}}
