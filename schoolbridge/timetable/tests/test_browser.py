@@ -1,0 +1,59 @@
+"""In a real browser on a phone: the school office opens a draft class timetable, tries to put a lesson
+where its teacher already teaches (refused, with the reason), then picks one of the legal slots."""
+
+from __future__ import annotations
+
+import pytest
+from django_otp.oath import totp
+
+from schoolbridge.timetable.models import Lesson
+from schoolbridge.web.tests.browser import assert_accessible, assert_fits_phone, log_in
+
+from .ttworld import build
+
+pytestmark = pytest.mark.browser
+
+
+def test_move_a_lesson_and_see_a_clash_refused(live_world, live_server_url, phone_page):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    tt = build(live_world)
+    tt.place("g8c1_maths", 0, 1, 3)  # 李老师 teaches 八年级1班 on Monday period 3
+    chinese = tt.lessons("g7c1_chinese")[0]
+    page = phone_page
+    page.context.add_cookies([{"name": "sb_lang", "value": "en", "url": live_server_url}])
+    device = TOTPDevice.objects.create(user=tt.admin, name="phone", confirmed=True)
+    log_in(page, live_server_url, "a_admin")
+    page.fill("main input[name=token]", f"{totp(device.bin_key):06d}")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+
+    klass = live_world.a.g7c1
+    page.goto(f"{live_server_url}/timetable/class/{klass.pk}/?version={tt.version.pk}")
+    assert "Lessons not yet placed" in page.inner_text("main")
+    assert_fits_phone(page)
+    assert_accessible(page, "the timetable editor")
+
+    page.locator(".tt-place", has_text="语文").first.click()
+    page.wait_for_selector("#lesson-panel")
+    assert "free slots without a clash" in page.inner_text("#lesson-panel")
+    # Monday period 3 is not among the legal slots …
+    assert page.locator(".tt-option[data-day='1'][data-period='3']").count() == 0
+    assert page.locator(".tt-option[data-day='1'][data-period='2']").count() == 1
+    # … and typing it in is refused with the reason, nothing moved.
+    page.select_option("#move-day", "1")
+    page.select_option("#move-period", "3")
+    page.click("#move-submit")
+    page.wait_for_selector(".tt-error")
+    assert page.inner_text(".tt-error") == "李老师 already teaches 八年级1班 on Monday period 3"
+    assert_accessible(page, "the refused move")
+    chinese.refresh_from_db()
+    assert chinese.day is None
+
+    # A legal slot: the page reloads with the lesson in its cell.
+    with page.expect_navigation():
+        page.click(".tt-option[data-day='1'][data-period='2']")
+    chinese.refresh_from_db()
+    assert (chinese.day, chinese.period) == (1, 2)
+    assert "语文" in page.inner_text("td[data-day='1'][data-period='2']")
+    assert Lesson.objects.filter(version=tt.version, day__isnull=True).count() == 4
