@@ -18,6 +18,7 @@ urlpatterns = [
     path("messages/", include("schoolbridge.conversations.urls")),
     path("timetable/", include("schoolbridge.timetable.urls")),
     path("api/v1/", api.urls),
+    path("ims/oneroster/", include("schoolbridge.oneroster.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
 ]
