@@ -42,6 +42,11 @@ MAX_DURATION = 4
 DAY_LABELS = dict(DAY_CHOICES)
 
 
+def _id(value: Any) -> int:
+    """A primary key from input, 0 (matches nothing) when it is not one."""
+    return _pk(value) or 0
+
+
 def day_label(day: int) -> str:
     return str(DAY_LABELS.get(day, day))
 
@@ -81,7 +86,7 @@ def create_version(
         errors.add("name", _("Keep the name under 80 characters."))
     source = None
     if copy_from:
-        source = TimetableVersion.objects.filter(pk=_pk(copy_from), school=school).first()
+        source = TimetableVersion.objects.filter(pk=_id(copy_from), school=school).first()
         if source is None:
             errors.add("copy_from", _("Choose a version of this school."))
         elif term is not None and source.term_id != term.pk:
@@ -194,10 +199,10 @@ def add_requirement(
     """What a class is taught each week; creates its lessons, unplaced."""
     v = _draft_for_update(actor, version)
     errors = Errors()
-    klass = Class.objects.filter(pk=_pk(klass_id), school_id=v.school_id, year_id=v.term.year_id).first()
+    klass = Class.objects.filter(pk=_id(klass_id), school_id=v.school_id, year_id=v.term.year_id).first()
     if klass is None:
         errors.add("klass", _("Choose a class of this school year."))
-    subject = Subject.objects.filter(pk=_pk(subject_id), school_id=v.school_id).first()
+    subject = Subject.objects.filter(pk=_id(subject_id), school_id=v.school_id).first()
     if subject is None:
         errors.add("subject", _("Choose a subject of this school."))
     ids = {p for p in (_pk(t) for t in teacher_ids) if p}
@@ -206,7 +211,7 @@ def add_requirement(
         errors.add("teachers", _("Choose one or more teachers of this school."))
     room = None
     if room_id not in (None, ""):
-        room = Room.objects.filter(pk=_pk(room_id), school_id=v.school_id).first()
+        room = Room.objects.filter(pk=_id(room_id), school_id=v.school_id).first()
         if room is None:
             errors.add("room", _("Choose a room of this school."))
     try:
@@ -226,8 +231,8 @@ def add_requirement(
         district_id=v.district_id,
         school_id=v.school_id,
         version=v,
-        klass=klass,
-        subject=subject,
+        klass=klass,  # type: ignore[misc]  # checked by errors.raise_if_any()
+        subject=subject,  # type: ignore[misc]
         lessons_per_week=n,
         duration=d,
         room=room,
@@ -325,7 +330,7 @@ def move_lesson(actor: Any, lesson_id: Any, day: Any, period: Any, room_id: Any 
     elif room_id in (None, ""):
         room = None
     else:
-        room = Room.objects.filter(pk=_pk(room_id), school_id=v.school_id).first()
+        room = Room.objects.filter(pk=_id(room_id), school_id=v.school_id).first()
         if room is None:
             raise InvalidInput({"room": [_("Choose a room of this school.")]})
     week = queries.week_of(v.term)
@@ -373,7 +378,7 @@ def set_unavailable(
     actor: Any, term_id: Any, teacher_id: Any, slots: Iterable[tuple[int, int]]
 ) -> list[TeacherUnavailability]:
     """The periods of the week when a teacher cannot teach in a term (replaces the previous set)."""
-    term = Term.objects.filter(pk=_pk(term_id)).first()
+    term = Term.objects.filter(pk=_id(term_id)).first()
     if term is None or not queries.may_manage(actor, term.school_id):
         raise NotFound
     teacher = queries.staff_of_school(term.school_id, teacher_id)
@@ -552,7 +557,7 @@ class _CoverContext:
                 continue
             if monday <= date <= sunday:
                 extra[staff_id] += 1
-            if date == day and set(range(cperiod, cperiod + cdur)) & set(periods):
+            if date == day and cperiod is not None and set(range(cperiod, cperiod + cdur)) & set(periods):
                 covering.add(staff_id)
         qualified = self.teaches.get(lesson.requirement.subject_id, set())
         out = []

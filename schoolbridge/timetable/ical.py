@@ -72,6 +72,7 @@ def build(name: str, school_id: int, keep: Callable[[Lesson], bool], teacher: St
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", settings.TIME_ZONE)
     host = "schoolbridge"
+    selected: Callable[[Lesson], bool]
     for version in _versions(school_id):
         covered_away: set[tuple[int, datetime.date]] = set()
         covering: set[tuple[int, datetime.date]] = set()
@@ -85,7 +86,7 @@ def build(name: str, school_id: int, keep: Callable[[Lesson], bool], teacher: St
                     covering.add((lesson_id, date))
             cover_ids = {lesson_id for lesson_id, _d in covering}
 
-            def selected(x: Lesson, cover_ids: set[int] = cover_ids) -> bool:
+            def selected(x: Lesson, cover_ids: set[int] = cover_ids) -> bool:  # type: ignore[misc]
                 return keep(x) or x.pk in cover_ids
 
         else:

@@ -115,10 +115,10 @@ def _version_for(request: HttpRequest, school_id: int) -> tuple[TimetableVersion
         if version.school_id != school_id:
             raise NotFound
         return version, version.is_draft
-    version = queries.published_version(school_id, queries.current_term(school_id))
-    if version is None:
+    published = queries.published_version(school_id, queries.current_term(school_id))
+    if published is None:
         raise NotFound
-    return version, False
+    return published, False
 
 
 @login_required
@@ -237,7 +237,7 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     found = clashes.all_clashes(queries.week_of(v.term), queries.as_placed(lessons))
     reqs = queries.requirements_of(v)
     classes = queries.school_classes(v.school_id, v.term)
-    placed = defaultdict(int)
+    placed: dict[int, int] = defaultdict(int)
     for x in lessons:
         if x.placed:
             placed[x.requirement_id] += 1
@@ -383,12 +383,10 @@ def feeds(request: HttpRequest) -> HttpResponse:
             actions.issue_feed(request.user, request.POST.get("kind", ""), request.POST.get("object_id"))
             messages.success(request, _("Your calendar link is ready."))
         return redirect("timetable:feeds")
-    rows = [
-        {"token": t, "url": request.build_absolute_uri(reverse("timetable:feed", args=[t.token]))}
-        for t in queries.user_feeds(request.user)
-    ]
-    for row in rows:
-        row["webcal"] = "webcal://" + row["url"].split("://", 1)[1]
+    rows = []
+    for t in queries.user_feeds(request.user):
+        url = request.build_absolute_uri(reverse("timetable:feed", args=[t.token]))
+        rows.append({"token": t, "url": url, "webcal": "webcal://" + url.split("://", 1)[1]})
     return render(request, "timetable/feeds.html", {"rows": rows, "kinds": dict(FeedToken.Kind.choices)})
 
 

@@ -56,7 +56,7 @@ def issue(client: Client, kind: str, object_id: int) -> int:
 
 
 def test_class_feed_content(world):
-    tt = published(world)
+    published(world)
     sw = world.a
     holiday = next_weekday(1)  # a Monday off
     makeup = next_weekday(6, 2)  # a Saturday that follows Monday's timetable

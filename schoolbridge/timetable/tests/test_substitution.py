@@ -4,6 +4,7 @@ one → the substitute and the class's guardians are told."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.utils import timezone, translation
@@ -49,7 +50,7 @@ def setup(world):
 
 def apply_and_approve(world, django_capture_on_commit_callbacks, **fields):
     monday = next_monday()
-    data = {"kind": "days", "start_date": monday, "end_date": monday, "reason": "personal"}
+    data: dict[str, Any] = {"kind": "days", "start_date": monday, "end_date": monday, "reason": "personal"}
     data.update(fields)
     leave = leave_actions.apply_for_staff_leave(world.user("a_teacher"), world.a.school.pk, **data)
     with django_capture_on_commit_callbacks(execute=True):

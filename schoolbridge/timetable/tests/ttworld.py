@@ -70,7 +70,7 @@ def build(world: World, schedule: bool = True) -> TT:
         for name in ("101", "102", "Lab")
     ]
     staff = {
-        s.person.user.username: s
+        getattr(s.person.user, "username", ""): s
         for s in Staff.objects.filter(school=sw.school).select_related("person__user")
     }
     head, teacher, tp = staff["a_head"], staff["a_teacher"], staff["teacher_parent"]
