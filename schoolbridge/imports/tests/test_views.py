@@ -188,3 +188,23 @@ def test_sql_and_api_sources_are_checked(admin_client, world, settings):
     assert r.status_code == 302
     page = admin_client.get(url("index", school)).content.decode()
     assert "Bearer x" not in page
+
+
+def test_list_pages_offer_the_excel_export(admin_client, world):
+    school = world.a.school
+    students = admin_client.get(reverse("manage:students", args=[school.pk])).content.decode()
+    staff = admin_client.get(reverse("manage:staff", args=[school.pk])).content.decode()
+    assert url("export_students", school) in students and url("export_staff", school) in staff
+
+
+def test_progress_fragment_polls_while_running_and_refreshes_when_done(admin_client, world):
+    school = world.a.school
+    upload(admin_client, school, office_csv(ROWS))
+    batch = ImportBatch.objects.get()
+    ImportBatch.objects.filter(pk=batch.pk).update(status="validating", progress_done=1)
+    r = admin_client.get(url("status", school, batch.pk))
+    body = r.content.decode()
+    assert 'hx-trigger="every 1s"' in body and 'value="33"' in body and "1 / 3" in body
+    ImportBatch.objects.filter(pk=batch.pk).update(status="previewed", progress_done=3)
+    r = admin_client.get(url("status", school, batch.pk) + "?was=running")
+    assert r["HX-Refresh"] == "true" and "hx-trigger" not in r.content.decode()
