@@ -106,8 +106,18 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'schoolbridge.sqlite3'}"
 # Under ASGI each request may run on a different thread, so persistent connections are off by default
-# (Django's advice for async servers); put a pooler such as PgBouncer in front of PostgreSQL at scale.
+# (Django's advice for async servers). On PostgreSQL each process keeps a psycopg connection pool instead
+# (DB_POOL_MAX connections at most, 0 turns the pool off); a pooler such as PgBouncer can still sit in front.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))}
+DB_POOL_MAX = int(os.environ.get("DB_POOL_MAX", "20"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool, not Django, keeps connections open
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DB_POOL_MAX,
+        "timeout": 20,  # seconds a request waits for a free connection before failing
+        "max_idle": 300,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend, with a per-process pool of open connections (schoolbridge/db/sqlite3):
     # a new connection parses the schema again (~1 ms), and under ASGI each request is a new thread.
