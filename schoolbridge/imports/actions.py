@@ -41,6 +41,7 @@ from .models import ImportBatch, ImportRow, ImportSource, ReviewItem, Target
 from .sources import SourceError, Table
 
 MAX_ROWS = 20_000
+NOTIFY_CHECKED_FROM = 500  # rows; smaller checks finish while the page is still open
 S = ImportBatch.Status
 
 
@@ -261,8 +262,25 @@ def check(batch_id: int) -> ImportBatch:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=S.PREVIEWED, counts=counts, errors=[], progress_done=len(rows)
         )
-    batch.refresh_from_db()
+        batch.refresh_from_db()
+        if len(rows) >= NOTIFY_CHECKED_FROM and batch.created_by_id:
+            # A long check: the one who started it may have left the page; the bell tells them.
+            _notify(
+                batch.created_by,
+                batch,
+                N("Import checked"),
+                {k: counts[k] for k in ("create", "update", "conflict", "error")},
+            )
     return batch
+
+
+def job_crashed(batch_id: int) -> None:
+    """A background job died on something unexpected: the batch must not stay "checking" for ever.
+    A commit that died wrote nothing (its transaction rolled back)."""
+    ImportBatch.objects.filter(pk=batch_id, status__in=[S.VALIDATING, S.COMMITTING]).update(
+        status=S.FAILED,
+        errors=[{"message": N("The job stopped unexpectedly. Nothing was imported; try again.")}],
+    )
 
 
 def _new_guardian_count(rows: list[ImportRow]) -> int:

@@ -7,19 +7,27 @@ from celery import shared_task
 
 @shared_task(name="schoolbridge.imports.tasks.check_batch")
 def check_batch(batch_id: int) -> str:
-    from .actions import check
+    from .actions import check, job_crashed
 
-    return check(int(batch_id)).status
+    try:
+        return check(int(batch_id)).status
+    except Exception:
+        job_crashed(int(batch_id))
+        raise
 
 
 @shared_task(name="schoolbridge.imports.tasks.commit_batch")
 def commit_batch(batch_id: int, user_id: int, proceed_with_valid: bool = True) -> str:
     from django.contrib.auth import get_user_model
 
-    from .actions import commit
+    from .actions import commit, job_crashed
 
     user = get_user_model().objects.get(pk=user_id)
-    return commit(user, int(batch_id), proceed_with_valid).status
+    try:
+        return commit(user, int(batch_id), proceed_with_valid).status
+    except Exception:
+        job_crashed(int(batch_id))
+        raise
 
 
 @shared_task(name="schoolbridge.imports.tasks.sync_sources")

@@ -241,3 +241,26 @@ def test_a_new_guardian_needs_a_name_a_known_one_does_not(world, admin):
     assert r301.action == "create"
     actions.commit(admin, batch.pk)
     assert Student.objects.get(student_number="N301").guardianships.get().guardian == known
+
+
+def test_a_crashed_job_leaves_a_failed_batch_not_a_spinner(world, admin, monkeypatch):
+    from schoolbridge.imports import pipeline, tasks
+
+    batch = run(admin, world.a.school, office_csv(ROWS))
+    actions.mark_validating(admin, batch)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(pipeline, "evaluate", boom)
+    with pytest.raises(RuntimeError):
+        tasks.check_batch(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == "failed" and "unexpectedly" in batch.errors[0]["message"]
+
+
+def test_a_long_check_rings_the_bell(world, admin, monkeypatch):
+    monkeypatch.setattr(actions, "NOTIFY_CHECKED_FROM", 2)
+    run(admin, world.a.school, office_csv(ROWS))
+    n = Notification.objects.get(user=admin, kind="imports")
+    assert "create: 3" in n.body
