@@ -7,7 +7,7 @@ FET's semantics, as FET documents them and prints them in its soft-conflicts rep
   "Total soft conflicts"). Broken weight-0 constraints are reported with penalty 0, as FET lists them.
 - The broken *units* follow FET's reports: min days between activities counts, per pair of activities,
   the number of days too close (``min_days - |d1 - d2|``); a preferred time / room constraint counts each
-  activity placed elsewhere once; a "max hours daily" constraint counts each (person, day) over the limit
+  activity placed elsewhere once (preferred time *slots*: each hour outside them); a "max hours daily" constraint counts each (person, day) over the limit
   once; "max gaps" and "max days" count the excess; not-available times count each busy hour.
 - Gaps (teachers' and students') are free hours between a person's first and last lesson of a day, not
   counting break times and 100%-weight not-available times, which are not gaps.
@@ -400,15 +400,21 @@ def _act_starts(ctx: _Ctx, c: m.ActivityPreferredStartingTimes) -> Found:
         )
 
 
+def _outside_slots(ctx: _Ctx, aid: int, slots: set[tuple[int, int]]) -> Found:
+    """FET counts each hour of the activity that lies outside the slots."""
+    n = sum(1 for t in ctx.hours_of(aid) if t not in slots)
+    if n:
+        p = ctx.placed[aid]
+        yield (
+            n,
+            f"{ctx.act(aid)} at {ctx.when(p.day, p.hour)} has {n} hours outside its preferred time slots",
+            (aid,),
+        )
+
+
 def _act_slots(ctx: _Ctx, c: m.ActivityPreferredTimeSlots) -> Found:
     if c.activity_id in ctx.placed:
-        slots = set(c.times)
-        if any(t not in slots for t in ctx.hours_of(c.activity_id)):
-            p = ctx.placed[c.activity_id]
-            yield (
-                1,
-                f"{ctx.act(c.activity_id)} at {ctx.when(p.day, p.hour)} is outside its preferred time slots",
-            )
+        yield from _outside_slots(ctx, c.activity_id, set(c.times))
 
 
 def _ends_day(ctx: _Ctx, aid: int) -> Found:
@@ -452,15 +458,8 @@ def _acts_slots(ctx: _Ctx, c: m.ActivitiesPreferredTimeSlots | m.SubactivitiesPr
     slots = set(c.times)
     comp = getattr(c, "component_number", None)
     for aid in ctx.filtered(c.filter):
-        if comp is not None and ctx.component(aid) != comp:
-            continue
-        if any(t not in slots for t in ctx.hours_of(aid)):
-            p = ctx.placed[aid]
-            yield (
-                1,
-                f"{ctx.act(aid)} at {ctx.when(p.day, p.hour)} is outside the preferred time slots",
-                (aid,),
-            )
+        if comp is None or ctx.component(aid) == comp:
+            yield from _outside_slots(ctx, aid, slots)
 
 
 def _adjacent(ctx: _Ctx, a: int, b: int) -> bool:

@@ -234,3 +234,12 @@ def test_inactive_constraints_and_activities_are_ignored() -> None:
     )
     rep = score(inst, {1: P(0, 0)})
     assert rep.is_feasible and rep.n_activities == 1
+
+
+def test_preferred_time_slots_count_each_hour_outside() -> None:
+    """FET: "preferred time slots broken for activity … on 2 hours, increases conflicts total by 1.98"."""
+    slots = m.ActivityPreferredTimeSlots(weight_percentage=99, activity_id=1, times=((0, 0), (0, 1)))
+    inst = tiny(slots, acts=1, duration=2)
+    assert score(inst, {1: P(0, 0)}).soft_total == 0
+    assert score(inst, {1: P(0, 1)}).soft_total == pytest.approx(0.99)
+    assert score(inst, {1: P(1, 1)}).soft_total == pytest.approx(1.98)
