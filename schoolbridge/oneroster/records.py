@@ -38,7 +38,7 @@ from schoolbridge.grades.models import AssessmentSubject, Score
 from . import mapping as m
 from .models import SourcedId
 
-Record = dict[str, str]
+Record = dict[str, Any]
 
 
 def _d(value: Any) -> str:
@@ -55,7 +55,20 @@ class Ids:
     def __init__(self, district: District) -> None:
         self.district = district
         self.maps: dict[str, dict[str, str]] = {}
+        self.partial: set[str] = set()
         self.new: list[SourcedId] = []
+
+    def prefetch(self, kind: str, keys: Iterable[Any]) -> None:
+        """Load only these keys of a (large) kind; other keys of it are then looked up one by one."""
+        wanted = [str(k) for k in keys]
+        known = self.maps.setdefault(kind, {})
+        self.partial.add(kind)
+        for i in range(0, len(wanted), 2000):
+            known.update(
+                SourcedId.objects.filter(
+                    district=self.district, kind=kind, key__in=wanted[i : i + 2000]
+                ).values_list("key", "sourced_id")
+            )
 
     def of(self, kind: str) -> dict[str, str]:
         if kind not in self.maps:
@@ -68,6 +81,14 @@ class Ids:
         key = str(key)
         known = self.of(kind)
         sid = known.get(key)
+        if sid is None and kind in self.partial:
+            sid = (
+                SourcedId.objects.filter(district=self.district, kind=kind, key=key)
+                .values_list("sourced_id", flat=True)
+                .first()
+            )
+            if sid is not None:
+                known[key] = sid
         if sid is None:
             sid = str(uuid.uuid4())
             known[key] = sid

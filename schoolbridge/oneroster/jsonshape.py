@@ -1,0 +1,135 @@
+"""OneRoster records (CSV columns) as the REST binding's JSON objects. Pure Python.
+
+References become {"href", "sourcedId", "type"}; comma lists become arrays; booleans and numbers take
+their JSON types; dates stay YYYY-MM-DD, and the gradebook's assign/due dates become date-times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .spec import split_list
+
+# file → column → (json name, referenced type, collection path, is a list)
+REFS: dict[str, dict[str, tuple[str, str, str, bool]]] = {
+    "orgs": {"parentSourcedId": ("parent", "org", "orgs", False)},
+    "academicSessions": {"parentSourcedId": ("parent", "academicSession", "academicSessions", False)},
+    "courses": {
+        "schoolYearSourcedId": ("schoolYear", "academicSession", "academicSessions", False),
+        "orgSourcedId": ("org", "org", "orgs", False),
+    },
+    "classes": {
+        "courseSourcedId": ("course", "course", "courses", False),
+        "schoolSourcedId": ("school", "org", "schools", False),
+        "termSourcedIds": ("terms", "academicSession", "academicSessions", True),
+    },
+    "users": {
+        "agentSourcedIds": ("agents", "user", "users", True),
+        "primaryOrgSourcedId": ("primaryOrg", "org", "orgs", False),
+    },
+    "enrollments": {
+        "classSourcedId": ("class", "class", "classes", False),
+        "schoolSourcedId": ("school", "org", "schools", False),
+        "userSourcedId": ("user", "user", "users", False),
+    },
+    "lineItems": {
+        "classSourcedId": ("class", "class", "classes", False),
+        "categorySourcedId": ("category", "category", "categories", False),
+        "gradingPeriodSourcedId": ("gradingPeriod", "academicSession", "academicSessions", False),
+        "schoolSourcedId": ("school", "org", "schools", False),
+    },
+    "results": {
+        "lineItemSourcedId": ("lineItem", "lineItem", "lineItems", False),
+        "studentSourcedId": ("student", "user", "users", False),
+    },
+}
+LISTS = {
+    "courses": {"grades", "subjects", "subjectCodes"},
+    "classes": {"grades", "subjects", "subjectCodes", "periods"},
+    "users": {"grades", "userIds", "resourceSourcedIds"},
+}
+BOOLEANS = {("users", "enabledUser"), ("enrollments", "primary")}
+NUMBERS = {
+    ("lineItems", "resultValueMin"),
+    ("lineItems", "resultValueMax"),
+    ("results", "score"),
+    ("categories", "weight"),
+}
+DATETIMES = {("lineItems", "assignDate"), ("lineItems", "dueDate")}
+DEMOGRAPHIC_FLAGS = {
+    "americanIndianOrAlaskaNative",
+    "asian",
+    "blackOrAfricanAmerican",
+    "nativeHawaiianOrOtherPacificIslander",
+    "white",
+    "demographicRaceTwoOrMoreRaces",
+    "hispanicOrLatinoEthnicity",
+}
+
+# Envelope names: collection → (singular, plural).
+ENVELOPES = {
+    "orgs": ("org", "orgs"),
+    "schools": ("org", "orgs"),
+    "academicSessions": ("academicSession", "academicSessions"),
+    "terms": ("academicSession", "academicSessions"),
+    "gradingPeriods": ("academicSession", "academicSessions"),
+    "courses": ("course", "courses"),
+    "classes": ("class", "classes"),
+    "users": ("user", "users"),
+    "students": ("user", "users"),
+    "teachers": ("user", "users"),
+    "enrollments": ("enrollment", "enrollments"),
+    "demographics": ("demographics", "demographics"),
+    "categories": ("category", "categories"),
+    "lineItems": ("lineItem", "lineItems"),
+    "results": ("result", "results"),
+    "scoreScales": ("scoreScale", "scoreScales"),
+}
+
+
+def ref(base: str, path: str, kind: str, sid: str) -> dict[str, str]:
+    return {"href": f"{base}/{path}/{sid}", "sourcedId": sid, "type": kind}
+
+
+def to_json(file: str, record: dict[str, str], base: str, modified: str) -> dict[str, Any]:
+    """One CSV-shaped record as a REST object. Keys starting with "_" carry extras (e.g. "_org")."""
+    out: dict[str, Any] = {"sourcedId": record["sourcedId"], "status": "active", "dateLastModified": modified}
+    refs = REFS.get(file, {})
+    for column, value in record.items():
+        if column in ("sourcedId", "status", "dateLastModified", "roles", "password") or column.startswith(
+            "_"
+        ):
+            continue
+        if column in refs:
+            name, kind, path, many = refs[column]
+            if many:
+                out[name] = [ref(base, path, kind, sid) for sid in split_list(value)]
+            else:
+                out[name] = ref(base, path, kind, value) if value else None
+        elif column in LISTS.get(file, ()):
+            out[column] = split_list(value)
+        elif (file, column) in BOOLEANS:
+            out[column] = value == "true"
+        elif (file, column) in NUMBERS:
+            out[column] = float(value) if value else None
+        elif (file, column) in DATETIMES:
+            out[column] = f"{value}T00:00:00.000Z" if value else None
+        elif file == "demographics" and column in DEMOGRAPHIC_FLAGS:
+            out[column] = None if value == "" else value == "true"
+        else:
+            out[column] = value
+    if file == "academicSessions" and "_org" in record:
+        out["org"] = ref(base, "orgs", "org", record["_org"])
+    if file == "users":
+        out["roles"] = [
+            {
+                "roleType": r["roleType"],
+                "role": r["role"],
+                "org": ref(base, "orgs", "org", r["orgSourcedId"]),
+                "beginDate": r["beginDate"] or None,
+                "endDate": r["endDate"] or None,
+            }
+            for r in record.get("roles", [])  # type: ignore[union-attr]
+        ]
+        out["userProfiles"] = []
+    return out
