@@ -6,10 +6,9 @@ from django.apps import AppConfig
 def _on_leave_decided(sender: Any, leave: Any, outcome: str, **kwargs: Any) -> None:
     """Approved staff leave: propose substitutes for the teacher's published lessons in the period."""
     if outcome == "approve" and getattr(leave, "staff_id", None):
-        from .actions import propose_substitutions
+        from .tasks import propose_cover
 
-        leave.refresh_from_db()
-        propose_substitutions(leave)
+        propose_cover.delay(leave.pk)
 
 
 class TimetableConfig(AppConfig):

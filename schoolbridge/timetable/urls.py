@@ -12,6 +12,7 @@ urlpatterns = [
     path("school/<int:school_id>/", views.school, name="school"),
     path("v/<int:version_id>/", views.version, name="version"),
     path("v/<int:version_id>/publish/", views.publish, name="publish"),
+    path("v/<int:version_id>/solve/", views.solve, name="solve"),
     path(
         "v/<int:version_id>/requirement/<int:requirement_id>/delete/",
         views.delete_requirement,

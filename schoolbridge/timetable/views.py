@@ -21,7 +21,7 @@ from schoolbridge.access.helpers import NotFound, _pk
 from schoolbridge.core.errors import InvalidInput
 from schoolbridge.core.models import Term
 
-from . import actions, clashes, ical, queries
+from . import actions, clashes, ical, queries, solving
 from .models import DAY_CHOICES, FeedToken, Lesson, Substitution, TimetableVersion
 
 DAY_LABELS = dict(DAY_CHOICES)
@@ -255,6 +255,7 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
             "staff": queries.school_staff(v.school_id),
             "rooms": queries.school_rooms(v.school_id),
             "has_bells": queries.has_bell_schedule(v.term),
+            "can_solve": v.is_draft and solving.solver_available(),
             "errors": errors,
             "form": request.POST if errors else {},
         },
@@ -283,6 +284,29 @@ def publish(request: HttpRequest, version_id: int) -> HttpResponse:
         messages.error(request, " ".join(_errors(exc)))
     else:
         messages.success(request, _("Published. Teachers, students and families now see this timetable."))
+    return redirect("timetable:version", v.pk)
+
+
+@login_required
+@require_POST
+def solve(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Solve the draft in the background (the CP-SAT engine); the user is notified as it goes."""
+    from django.db import transaction
+
+    from . import tasks
+
+    v = queries.managed_version(request.user, version_id)
+    if not v.is_draft or not solving.solver_available():
+        raise NotFound
+    try:
+        seconds = min(600, max(5, int(request.POST.get("seconds") or 60)))
+    except ValueError:
+        seconds = 60
+    user_id = request.user.pk
+    transaction.on_commit(lambda: tasks.solve_version.delay(v.pk, user_id, seconds))
+    messages.success(
+        request, _("The solver is working on this version. You will be notified when the timetable is ready.")
+    )
     return redirect("timetable:version", v.pk)
 
 
