@@ -107,7 +107,12 @@ _pending_blocks: ContextVar[list[dict[str, Any]] | None] = ContextVar("conversat
 
 @contextlib.contextmanager
 def _recording_blocks(
-    actor: Any, kind: str, *, thread_id: int | None = None, class_id: int | None = None, question_id: int | None = None
+    actor: Any,
+    kind: str,
+    *,
+    thread_id: int | None = None,
+    class_id: int | None = None,
+    question_id: int | None = None,
 ) -> Iterator[None]:
     """Record the word filter's refusals of this action (who, when, which words, a masked excerpt)
     for the school administrator, in their own transaction: the refused write itself rolls back."""
@@ -117,7 +122,9 @@ def _recording_blocks(
         yield
     except InvalidInput:
         if pending:
-            _save_blocked(actor, kind, pending, thread_id=thread_id, class_id=class_id, question_id=question_id)
+            _save_blocked(
+                actor, kind, pending, thread_id=thread_id, class_id=class_id, question_id=question_id
+            )
         raise
     finally:
         _pending_blocks.reset(token)
@@ -140,7 +147,9 @@ def _save_blocked(
         with transaction.atomic():
             for item in pending:
                 attempt = BlockedAttempt.objects.create(
-                    district_id=School.objects.values_list("district_id", flat=True).get(pk=item["school_id"]),
+                    district_id=School.objects.values_list("district_id", flat=True).get(
+                        pk=item["school_id"]
+                    ),
                     school_id=item["school_id"],
                     author=actor,
                     kind=kind,
@@ -414,7 +423,9 @@ def _check_urgent(actor: Any, role: str, now: datetime.datetime, errors: Errors)
 def _response_seconds(thread: Thread, sender_id: int, now: datetime.datetime) -> int | None:
     """Seconds since the oldest message from the other side that this message answers."""
     msgs = thread.messages.filter(auto_reply=False)
-    mine = msgs.filter(sender_id=sender_id).order_by("-created_at", "-pk").values_list("created_at", flat=True)
+    mine = (
+        msgs.filter(sender_id=sender_id).order_by("-created_at", "-pk").values_list("created_at", flat=True)
+    )
     last_mine = mine.first()
     waiting = msgs.exclude(sender_id=sender_id)
     if last_mine is not None:
@@ -458,20 +469,26 @@ def _post(
     )
     stored = _store(message, files, saved)
     after = snapshot(message)
-    after["attachments"] = [snapshot(a, ("original_name", "content_type", "size", "sha256", "voice")) for a in stored]
+    after["attachments"] = [
+        snapshot(a, ("original_name", "content_type", "size", "sha256", "voice")) for a in stored
+    ]
     record(actor, "conversations.message.send", message, None, after)
     if flagged:
         flag = Flag.objects.create(
-            district_id=thread.district_id, school_id=thread.school_id, author=actor, message=message, words=flagged
+            district_id=thread.district_id,
+            school_id=thread.school_id,
+            author=actor,
+            message=message,
+            words=flagged,
         )
         record(actor, "conversations.flag", flag, None, snapshot(flag))
     Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
 
     recipients = list(thread.participants.exclude(user_id=actor.pk).values_list("user_id", "role"))
     name = str(actor)
-    title = (
-        gettext("Urgent message from %(name)s") if urgent else gettext("New message from %(name)s")
-    ) % {"name": name}
+    title = (gettext("Urgent message from %(name)s") if urgent else gettext("New message from %(name)s")) % {
+        "name": name
+    }
     body = text or (gettext("Voice note") if any(v for _f, _t, v in files) else gettext("Attachment"))
     delivery, quiet = _deliver(
         recipients,
@@ -488,7 +505,10 @@ def _post(
     if role == Participant.Role.GUARDIAN:
         for uid, setting in quiet.items():
             end = quiet_period_end(setting, now)
-            if not setting.auto_reply or thread.messages.filter(sender_id=uid, auto_reply=True, quiet_until=end).exists():
+            if (
+                not setting.auto_reply
+                or thread.messages.filter(sender_id=uid, auto_reply=True, quiet_until=end).exists()
+            ):
                 continue
             reply = Message.objects.create(
                 district_id=thread.district_id,
@@ -599,10 +619,14 @@ def send_message(
         thread = permissions.own_threads(actor).filter(pk=pk).first() if pk else None
         if thread is None:
             raise NotFound
-        role = Participant.objects.filter(thread=thread, user_id=actor.pk).values_list("role", flat=True).first()
+        role = (
+            Participant.objects.filter(thread=thread, user_id=actor.pk).values_list("role", flat=True).first()
+        )
         if not permissions.may_still_write(actor, thread):
             raise InvalidInput(
-                _("You can no longer write in this conversation (the class or its teachers changed). It stays here to read.")
+                _(
+                    "You can no longer write in this conversation (the class or its teachers changed). It stays here to read."
+                )
             )
         return _post(
             actor,
@@ -674,7 +698,11 @@ def ask_question(actor: Any, class_id: Any, text: str) -> tuple[Question, Delive
         record(actor, "conversations.question.ask", question, None, snapshot(question))
         if flagged:
             flag = Flag.objects.create(
-                district_id=klass.district_id, school_id=klass.school_id, author=actor, question=question, words=flagged
+                district_id=klass.district_id,
+                school_id=klass.school_id,
+                author=actor,
+                question=question,
+                words=flagged,
             )
             record(actor, "conversations.flag", flag, None, snapshot(flag))
         delivery, _quiet = _deliver(
@@ -694,7 +722,9 @@ def ask_question(actor: Any, class_id: Any, text: str) -> tuple[Question, Delive
 def _answerable(actor: Any, question_id: Any) -> Question:
     pk = _pk(question_id)
     question = (
-        Question.objects.select_for_update().filter(pk=pk, klass__in=permissions.answering_classes(actor)).first()
+        Question.objects.select_for_update()
+        .filter(pk=pk, klass__in=permissions.answering_classes(actor))
+        .first()
         if pk
         else None
     )
@@ -707,7 +737,10 @@ def answer_question(actor: Any, question_id: Any, text: str) -> Answer:
     """A teacher of the class (or a school administrator) answers; the first answer records the
     first-response time and marks the question answered."""
     now = timezone.now()
-    with _recording_blocks(actor, BlockedAttempt.Kind.ANSWER, question_id=_pk(question_id)), transaction.atomic():
+    with (
+        _recording_blocks(actor, BlockedAttempt.Kind.ANSWER, question_id=_pk(question_id)),
+        transaction.atomic(),
+    ):
         question = _answerable(actor, question_id)
         errors = Errors()
         if question.status == Question.Status.CLOSED:
@@ -734,7 +767,11 @@ def answer_question(actor: Any, question_id: Any, text: str) -> Answer:
         record(actor, "conversations.question.answered", question, before, snapshot(question))
         if flagged:
             flag = Flag.objects.create(
-                district_id=question.district_id, school_id=question.school_id, author=actor, answer=answer, words=flagged
+                district_id=question.district_id,
+                school_id=question.school_id,
+                author=actor,
+                answer=answer,
+                words=flagged,
             )
             record(actor, "conversations.flag", flag, None, snapshot(flag))
         if question.asked_by_id != actor.pk:
@@ -771,7 +808,9 @@ def close_question(actor: Any, question_id: Any) -> Question:
 # --------------------------------------------------------------------------- canned replies
 
 
-def save_canned_reply(actor: Any, school_id: Any, *, title: str, text: str, school_wide: bool = False) -> CannedReply:
+def save_canned_reply(
+    actor: Any, school_id: Any, *, title: str, text: str, school_wide: bool = False
+) -> CannedReply:
     from schoolbridge.core.models import School
 
     pk = _pk(school_id)
@@ -787,7 +826,11 @@ def save_canned_reply(actor: Any, school_id: Any, *, title: str, text: str, scho
     school = School.objects.get(pk=pk)
     with transaction.atomic():
         reply = CannedReply.objects.create(
-            district_id=school.district_id, school=school, owner=None if school_wide else actor, title=title, text=text
+            district_id=school.district_id,
+            school=school,
+            owner=None if school_wide else actor,
+            title=title,
+            text=text,
         )
         record(actor, "conversations.canned.add", reply, None, snapshot(reply))
     return reply
@@ -827,7 +870,10 @@ def set_lexicon_word(actor: Any, school_id: Any, word: str, level: str) -> Lexic
     if not word:
         errors.add("word", _("This field is required."))
     elif len(word) > 60:
-        errors.add("word", _("Please keep it to %(limit)d characters (it has %(n)d).") % {"limit": 60, "n": len(word)})
+        errors.add(
+            "word",
+            _("Please keep it to %(limit)d characters (it has %(n)d).") % {"limit": 60, "n": len(word)},
+        )
     if level not in LexiconEntry.Level.values:
         errors.add("level", _("Choose warn, block or off."))
     errors.raise_if_any()
@@ -850,29 +896,48 @@ def set_lexicon_word(actor: Any, school_id: Any, word: str, level: str) -> Lexic
 def remove_lexicon_word(actor: Any, entry_id: Any) -> None:
     pk = _pk(entry_id)
     with transaction.atomic():
-        entry = LexiconEntry.objects.filter(pk=pk, school_id__in=permissions.admin_school_ids(actor)).first() if pk else None
+        entry = (
+            LexiconEntry.objects.filter(pk=pk, school_id__in=permissions.admin_school_ids(actor)).first()
+            if pk
+            else None
+        )
         if entry is None:
             raise NotFound
         record(actor, "conversations.lexicon.remove", entry, snapshot(entry), None)
         entry.delete()
 
 
-def review_flag(actor: Any, flag_id: Any) -> Flag:
-    pk = _pk(flag_id)
+def _mark_reviewed(actor: Any, model: Any, item_id: Any, verb: str) -> Any:
+    """Mark a flag or blocked attempt of the actor's schools as reviewed (once; repeating changes nothing)."""
+    pk = _pk(item_id)
     with transaction.atomic():
-        flag = (
-            Flag.objects.select_for_update().filter(pk=pk, school_id__in=permissions.admin_school_ids(actor)).first()
+        item = (
+            model.objects.select_for_update()
+            .filter(pk=pk, school_id__in=permissions.admin_school_ids(actor))
+            .first()
             if pk
             else None
         )
-        if flag is None:
+        if item is None:
             raise NotFound
-        if flag.reviewed_at is None:
-            before = snapshot(flag)
-            flag.reviewed_at, flag.reviewed_by = timezone.now(), actor
-            flag.save(update_fields=["reviewed_at", "reviewed_by"])
-            record(actor, "conversations.flag.review", flag, before, snapshot(flag))
+        if item.reviewed_at is None:
+            before = snapshot(item)
+            item.reviewed_at, item.reviewed_by = timezone.now(), actor
+            item.save(update_fields=["reviewed_at", "reviewed_by"])
+            record(actor, verb, item, before, snapshot(item))
+    return item
+
+
+def review_flag(actor: Any, flag_id: Any) -> Flag:
+    flag: Flag = _mark_reviewed(actor, Flag, flag_id, "conversations.flag.review")
     return flag
+
+
+def review_blocked(actor: Any, blocked_id: Any) -> BlockedAttempt:
+    blocked: BlockedAttempt = _mark_reviewed(
+        actor, BlockedAttempt, blocked_id, "conversations.blocked.review"
+    )
+    return blocked
 
 
 # --------------------------------------------------------------------------- safeguarding export
@@ -911,11 +976,10 @@ def _export_rows(threads: list[Thread]) -> list[dict[str, Any]]:
     out = []
     for thread in threads:
         roles = dict(thread.participants.values_list("user_id", "role"))
-        people = {
-            u.pk: str(u)
-            for u in User.objects.filter(pk__in=roles.keys()).select_related("person")
-        }
-        participants = [{"user_id": uid, "name": people.get(uid, ""), "role": role} for uid, role in roles.items()]
+        people = {u.pk: str(u) for u in User.objects.filter(pk__in=roles.keys()).select_related("person")}
+        participants = [
+            {"user_id": uid, "name": people.get(uid, ""), "role": role} for uid, role in roles.items()
+        ]
         messages = []
         for m in thread.messages.select_related("sender__person").prefetch_related("attachments", "receipts"):
             messages.append(

@@ -87,7 +87,9 @@ class MessageIn(Schema):
 class SentOut(Schema):
     message: MessageOut
     quiet_hours: bool = Field(description="A recipient is in quiet hours: they are notified when those end.")
-    auto_replies: list[MessageOut] = Field(description="Automatic replies sent on a quiet recipient's behalf.")
+    auto_replies: list[MessageOut] = Field(
+        description="Automatic replies sent on a quiet recipient's behalf."
+    )
 
 
 class MessageFilter(Schema):
@@ -125,7 +127,9 @@ class QuestionPage(PageMeta):
 
 
 class QuestionFilter(Schema):
-    status: Literal["open", "answered", "closed"] | None = Field(None, description="Only questions in this state.")
+    status: Literal["open", "answered", "closed"] | None = Field(
+        None, description="Only questions in this state."
+    )
 
 
 class QuestionIn(Schema):
@@ -274,7 +278,13 @@ def _question_out(q: Question) -> dict[str, Any]:
         "first_response_at": q.first_response_at,
         "closed_at": q.closed_at,
         "answers": [
-            {"id": a.pk, "author_id": a.author_id, "author": str(a.author), "text": a.text, "created_at": a.created_at}
+            {
+                "id": a.pk,
+                "author_id": a.author_id,
+                "author": str(a.author),
+                "text": a.text,
+                "created_at": a.created_at,
+            }
             for a in q.answers.all()
         ],
     }

@@ -78,7 +78,9 @@ class NewThreadForm(MessageForm):
         groups: dict[str, list[tuple[str, str]]] = {}
         for c in contacts:
             group = c.student_name or str(_("School staff"))
-            groups.setdefault(group, []).append((c.key, f"{c.name} · {c.role_label}" if c.role_label else c.name))
+            groups.setdefault(group, []).append(
+                (c.key, f"{c.name} · {c.role_label}" if c.role_label else c.name)
+            )
         choices += list(groups.items())
         self.fields["contact"].choices = choices  # type: ignore[attr-defined]
 
@@ -88,7 +90,9 @@ class QuestionForm(forms.Form):
         label=_("Your question"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text=_("Everyone in the class sees the question and the answer. Do not include private details."),
+        help_text=_(
+            "Everyone in the class sees the question and the answer. Do not include private details."
+        ),
     )
 
 
@@ -98,8 +102,12 @@ class AnswerForm(forms.Form):
 
 class QuietHoursForm(forms.Form):
     enabled = forms.BooleanField(label=_("Quiet hours on"), required=False, initial=True)
-    start = forms.TimeField(label=_("Quiet from"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    end = forms.TimeField(label=_("Quiet until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    start = forms.TimeField(
+        label=_("Quiet from"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    end = forms.TimeField(
+        label=_("Quiet until"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     weekdays = forms.MultipleChoiceField(
         label=_("On these days (overnight hours belong to the evening they start)"),
         choices=WEEKDAY_CHOICES,

@@ -25,7 +25,9 @@ class QuietHours(models.Model):
     notification waits until the quiet hours end. A span whose end is before its start runs overnight
     and belongs to the weekday it starts on (Friday 21:00–07:00 is quiet until Saturday 07:00)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiet_hours")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiet_hours"
+    )
     start = models.TimeField(_("quiet from"), default=datetime.time(21, 0))
     end = models.TimeField(_("quiet until"), default=datetime.time(7, 0))
     weekdays = models.CharField(_("days"), max_length=7, default=ALL_WEEKDAYS)
@@ -63,11 +65,12 @@ class LexiconEntry(models.Model):
         verbose_name = _("lexicon entry")
         verbose_name_plural = _("lexicon entries")
         ordering = ["word"]
-        constraints = [models.UniqueConstraint(fields=["school", "word"], name="lexicon_word_unique_in_school")]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "word"], name="lexicon_word_unique_in_school")
+        ]
 
     def __str__(self) -> str:
         return f"{self.word} ({self.level})"
-
 
 
 def _attachment_path(instance: Attachment, filename: str) -> str:
@@ -190,7 +193,9 @@ class DeferredNotification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    question = models.ForeignKey("Question", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    question = models.ForeignKey(
+        "Question", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     kind = models.CharField(max_length=40)
     title = models.CharField(max_length=200)
     link = models.CharField(max_length=300)
@@ -325,6 +330,10 @@ class BlockedAttempt(models.Model):
     words = models.JSONField(default=list)
     excerpt = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -88,7 +88,9 @@ def _guardians_of(student_q: Q) -> QuerySet[Guardianship]:
     return (
         Guardianship.objects.filter(student_q, guardian__person__user__isnull=False)
         .select_related("guardian__person", "student__person")
-        .order_by("student__current_class_id", "student__person__family_name", "student__person__given_name", "pk")
+        .order_by(
+            "student__current_class_id", "student__person__family_name", "student__person__given_name", "pk"
+        )
     )
 
 
@@ -108,7 +110,11 @@ def contacts(user: Any, limit: int = 2000) -> list[Contact]:
     for g in guardian_grants:
         child = g.label.split(" · ")[0]
         for uid, name, label in staff_by_class.get(g.class_id or 0, []):
-            add(Contact(uid, name, "staff", label, g.school_id or 0, g.student_id, child, g.class_id, "guardian"))
+            add(
+                Contact(
+                    uid, name, "staff", label, g.school_id or 0, g.student_id, child, g.class_id, "guardian"
+                )
+            )
 
     taught = scope.queryset("class.teach").values_list("pk", flat=True)
     if scope.allows_any("class.teach"):
@@ -116,11 +122,15 @@ def contacts(user: Any, limit: int = 2000) -> list[Contact]:
             add(_guardian_contact(gs, "staff"))
 
     for school_id in sorted(admin_school_ids(user)):
-        staff = Staff.objects.filter(school_id=school_id, active=True, person__user__isnull=False).select_related(
-            "person"
-        )
+        staff = Staff.objects.filter(
+            school_id=school_id, active=True, person__user__isnull=False
+        ).select_related("person")
         for s in staff.order_by("person__family_name", "person__given_name"):
-            add(Contact(s.person.user_id, s.person.full_name, "staff", s.title, school_id, sender_role="admin"))  # type: ignore[arg-type]
+            add(
+                Contact(
+                    s.person.user_id, s.person.full_name, "staff", s.title, school_id, sender_role="admin"
+                )
+            )  # type: ignore[arg-type]
         for gs in _guardians_of(Q(student__school_id=school_id, student__status="enrolled")):
             add(_guardian_contact(gs, "admin"))
     return out

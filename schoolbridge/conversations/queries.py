@@ -29,7 +29,9 @@ def quiet_hours_of(user: Any) -> QuietHours | None:
     return QuietHours.objects.filter(user_id=uid).first()
 
 
-def quiet_period_end(setting: QuietHours | None, at: datetime.datetime | None = None) -> datetime.datetime | None:
+def quiet_period_end(
+    setting: QuietHours | None, at: datetime.datetime | None = None
+) -> datetime.datetime | None:
     """When the quiet period containing ``at`` ends (aware, local time zone), or None if ``at`` is not
     in quiet hours under this setting."""
     if setting is None or not setting.enabled or setting.start == setting.end:
@@ -71,7 +73,9 @@ def school_lexicon(school_id: int | None) -> dict[str, wordfilter.Level]:
     return wordfilter.merge(wordfilter.DEFAULT_LEXICON, overrides)
 
 
-def check_text(school_id: int | None, text: str, lexicon: Mapping[str, str] | None = None) -> list[wordfilter.Hit]:
+def check_text(
+    school_id: int | None, text: str, lexicon: Mapping[str, str] | None = None
+) -> list[wordfilter.Hit]:
     return wordfilter.check(text, lexicon if lexicon is not None else school_lexicon(school_id))
 
 
@@ -91,25 +95,60 @@ def inbox(user: Any, limit: int = 200) -> list[dict[str, Any]]:
         & ~Exists(Receipt.objects.filter(message=OuterRef("messages"), user_id=user.pk)),
     )
     threads = list(
-        own_threads(user).select_related("student__person", "klass").annotate(unread=unread).order_by(
-            "-last_message_at", "-pk"
-        )[:limit]
+        own_threads(user)
+        .select_related("student__person", "klass")
+        .annotate(unread=unread)
+        .order_by("-last_message_at", "-pk")[:limit]
     )
     ids = [t.pk for t in threads]
     others: dict[int, list[str]] = {}
-    for p in Participant.objects.filter(thread_id__in=ids).exclude(user_id=user.pk).select_related("user__person"):
+    for p in (
+        Participant.objects.filter(thread_id__in=ids).exclude(user_id=user.pk).select_related("user__person")
+    ):
         others.setdefault(p.thread_id, []).append(str(p.user))
     last: dict[int, Message] = {}
     for m in Message.objects.filter(thread_id__in=ids).order_by("thread_id", "-created_at", "-pk"):
         last.setdefault(m.thread_id, m)
-    return [{"thread": t, "others": others.get(t.pk, []), "last": last.get(t.pk), "unread": t.unread} for t in threads]
+    return [
+        {"thread": t, "others": others.get(t.pk, []), "last": last.get(t.pk), "unread": t.unread}
+        for t in threads
+    ]
 
 
 # --------------------------------------------------------------------------- FAQ suggestions
 
 _LATIN = re.compile(r"[0-9a-z]+")
-_STOP = {"the", "a", "an", "is", "are", "to", "of", "and", "or", "in", "on", "for", "what", "when", "how", "do",
-         "does", "i", "my", "we", "our", "it", "be", "can", "will", "there", "this", "that", "you"}
+_STOP = {
+    "the",
+    "a",
+    "an",
+    "is",
+    "are",
+    "to",
+    "of",
+    "and",
+    "or",
+    "in",
+    "on",
+    "for",
+    "what",
+    "when",
+    "how",
+    "do",
+    "does",
+    "i",
+    "my",
+    "we",
+    "our",
+    "it",
+    "be",
+    "can",
+    "will",
+    "there",
+    "this",
+    "that",
+    "you",
+}
 
 
 def tokens(text: str) -> set[str]:
@@ -180,7 +219,9 @@ def teacher_response_stats(user: Any) -> dict[str, Any]:
     response_seconds) and to Q&A questions (first-response times of questions they answered first)."""
     from .models import Message, Participant, Question
 
-    staff_threads = Participant.objects.filter(user_id=user.pk, role__in=["staff", "admin"]).values("thread_id")
+    staff_threads = Participant.objects.filter(user_id=user.pk, role__in=["staff", "admin"]).values(
+        "thread_id"
+    )
     replies: list[int] = list(
         Message.objects.filter(
             sender_id=user.pk, thread_id__in=staff_threads, auto_reply=False, response_seconds__isnull=False
@@ -207,14 +248,20 @@ def family_response_rates(user: Any) -> list[dict[str, Any]]:
     from .models import Message, Participant
 
     staff_threads = list(
-        Participant.objects.filter(user_id=user.pk, role__in=["staff", "admin"]).values_list("thread_id", flat=True)
+        Participant.objects.filter(user_id=user.pk, role__in=["staff", "admin"]).values_list(
+            "thread_id", flat=True
+        )
     )
-    guardians = Participant.objects.filter(thread_id__in=staff_threads, role="guardian").select_related("user__person")
+    guardians = Participant.objects.filter(thread_id__in=staff_threads, role="guardian").select_related(
+        "user__person"
+    )
     by_thread: dict[int, list[Any]] = {}
     for p in guardians:
         by_thread.setdefault(p.thread_id, []).append(p.user)
     stats: dict[int, dict[str, Any]] = {}
-    msgs = Message.objects.filter(thread_id__in=list(by_thread), auto_reply=False).order_by("thread_id", "created_at", "pk")
+    msgs = Message.objects.filter(thread_id__in=list(by_thread), auto_reply=False).order_by(
+        "thread_id", "created_at", "pk"
+    )
     current: int | None = None
     previous_staff = False
     for m in msgs.values("thread_id", "sender_id", "response_seconds"):
@@ -222,7 +269,9 @@ def family_response_rates(user: Any) -> list[dict[str, Any]]:
             current, previous_staff = m["thread_id"], False
         family = {u.pk: u for u in by_thread.get(m["thread_id"], [])}
         if m["sender_id"] in family:
-            row = stats.setdefault(m["sender_id"], {"user": family[m["sender_id"]], "turns": 0, "replied": 0, "times": []})
+            row = stats.setdefault(
+                m["sender_id"], {"user": family[m["sender_id"]], "turns": 0, "replied": 0, "times": []}
+            )
             if previous_staff:
                 row["replied"] += 1
                 if m["response_seconds"] is not None:

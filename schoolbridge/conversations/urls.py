@@ -21,5 +21,6 @@ urlpatterns = [
     path("canned/<int:pk>/delete/", views.canned_delete, name="canned_delete"),
     path("moderation/<int:school_id>/", views.moderation, name="moderation"),
     path("moderation/flags/<int:pk>/review/", views.review, name="review"),
+    path("moderation/blocked/<int:pk>/review/", views.review_blocked, name="review-blocked"),
     path("moderation/lexicon/<int:pk>/remove/", views.lexicon_remove, name="lexicon_remove"),
 ]

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -57,7 +58,12 @@ def _messages_context(request: HttpRequest, thread: Thread, after: int = 0) -> d
         .select_related("sender__person")
         .prefetch_related("attachments", "receipts__user__person")
     )
-    return {"thread": thread, "items": items, "me": request.user.pk, "last_id": items[-1].pk if items else after}
+    return {
+        "thread": thread,
+        "items": items,
+        "me": request.user.pk,
+        "last_id": items[-1].pk if items else after,
+    }
 
 
 @login_required
@@ -149,7 +155,9 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
             "guardian": _is_guardian_in(request.user, thread),
             "others": [
                 str(p.user)
-                for p in thread.participants.exclude(user_id=int(request.user.pk or 0)).select_related("user__person")
+                for p in thread.participants.exclude(user_id=int(request.user.pk or 0)).select_related(
+                    "user__person"
+                )
             ],
             "can_export": thread.school_id in permissions.admin_school_ids(request.user),
             "export_form": ExportForm(),
@@ -322,7 +330,11 @@ def board(request: HttpRequest, class_id: int) -> HttpResponse:
                 messages.success(request, _("Your question was posted. You will be notified of the answer."))
                 return redirect(f"{request.path}#question-{question.pk}")
     status_filter = request.GET.get("status", "")
-    questions = Question.objects.filter(klass=klass).select_related("asked_by__person").prefetch_related("answers__author__person")
+    questions = (
+        Question.objects.filter(klass=klass)
+        .select_related("asked_by__person")
+        .prefetch_related("answers__author__person")
+    )
     if status_filter in Question.Status.values:
         questions = questions.filter(status=status_filter)
     context = {
@@ -337,7 +349,9 @@ def board(request: HttpRequest, class_id: int) -> HttpResponse:
         "statuses": Question.Status.choices,
         "me": request.user.pk,
     }
-    return render(request, "conversations/board.html", context, status=400 if request.method == "POST" else 200)
+    return render(
+        request, "conversations/board.html", context, status=400 if request.method == "POST" else 200
+    )
 
 
 @login_required
@@ -424,7 +438,10 @@ def quiet_hours(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your quiet hours were saved."))
             return redirect("conversations:quiet_hours")
     return render(
-        request, "conversations/quiet_hours.html", {"form": form}, status=400 if request.method == "POST" else 200
+        request,
+        "conversations/quiet_hours.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -487,10 +504,18 @@ def moderation(request: HttpRequest, school_id: int) -> HttpResponse:
             return redirect("conversations:moderation", school_id=school.pk)
     show = request.GET.get("show", "open")
     flags = Flag.objects.filter(school=school).select_related(
-        "author__person", "message__thread", "question__klass", "answer__question__klass", "reviewed_by__person"
+        "author__person",
+        "message__thread",
+        "question__klass",
+        "answer__question__klass",
+        "reviewed_by__person",
+    )
+    blocked = BlockedAttempt.objects.filter(school=school).select_related(
+        "author__person", "klass", "thread", "reviewed_by__person"
     )
     if show != "all":
         flags = flags.filter(reviewed_at__isnull=True)
+        blocked = blocked.filter(reviewed_at__isnull=True)
     today_classes = Class.objects.filter(school=school).order_by("grade__order", "name")
     return render(
         request,
@@ -498,9 +523,7 @@ def moderation(request: HttpRequest, school_id: int) -> HttpResponse:
         {
             "school": school,
             "flags": list(flags[:200]),
-            "blocked": list(
-                BlockedAttempt.objects.filter(school=school).select_related("author__person", "klass", "thread")[:100]
-            ),
+            "blocked": list(blocked[:100]),
             "show": show,
             "form": form,
             "entries": LexiconEntry.objects.filter(school=school),
@@ -520,10 +543,14 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def review_blocked(request: HttpRequest, pk: int) -> HttpResponse:
+    blocked = actions.review_blocked(request.user, pk)
+    return redirect(reverse("conversations:moderation", args=[blocked.school_id]) + "#blocked")
+
+
+@login_required
+@require_POST
 def lexicon_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = LexiconEntry.objects.filter(pk=_pk(pk) or 0).first()
     actions.remove_lexicon_word(request.user, pk)
     return redirect("conversations:moderation", school_id=entry.school_id if entry else 0)
-
-
-

@@ -35,7 +35,9 @@ def key(world, parent, child_key, teacher):
 
 def start(world, parent="a_parent", teacher="a_head", text="明天的作业是什么？", **kw):
     child = 0 if parent == "a_parent" else 1
-    return actions.start_thread(world.user(parent), key(world, parent, child, teacher), subject="作业", text=text, **kw)
+    return actions.start_thread(
+        world.user(parent), key(world, parent, child, teacher), subject="作业", text=text, **kw
+    )
 
 
 def errors_of(exc: ValidationError) -> dict:
@@ -66,7 +68,10 @@ def test_guardian_cannot_write_to_a_teacher_of_another_class(world):
 def test_teacher_reaches_guardians_of_taught_classes_and_admin_reaches_everyone(world):
     teacher = {c.user_id for c in permissions.contacts(world.user("a_teacher"))}
     assert teacher == {world.user("a_parent").pk, world.user("a_parent_norec").pk}
-    assert not {c.user_id for c in permissions.contacts(world.user("teacher_parent")) if c.role == "guardian"} & teacher
+    assert (
+        not {c.user_id for c in permissions.contacts(world.user("teacher_parent")) if c.role == "guardian"}
+        & teacher
+    )
     admin = {c.user_id for c in permissions.contacts(world.user("a_admin"))}
     assert world.user("a_teacher").pk in admin and world.user("a_parent").pk in admin
     assert world.user("b_parent").pk not in admin
@@ -86,7 +91,9 @@ def test_teacher_cannot_open_or_write_in_another_class_thread(world):
     assert not permissions.visible_threads(world.user("b_admin")).filter(pk=thread.pk).exists()
 
 
-def test_message_notifies_the_other_side_and_receipts_are_per_participant(world, django_capture_on_commit_callbacks):
+def test_message_notifies_the_other_side_and_receipts_are_per_participant(
+    world, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         sent = start(world)
     head = world.user("a_head")
@@ -129,8 +136,20 @@ def test_attachments_by_magic_bytes_and_voice_notes(world, media_root):
 @pytest.mark.parametrize(
     "upload,field,needle",
     [
-        ({"attachments": [SimpleUploadedFile("evil.png", b"MZ\x90\x00" * 20, "image/png")]}, "attachments", "evil.png"),
-        ({"attachments": [SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), "application/pdf")]}, "attachments", "5 MB"),
+        (
+            {"attachments": [SimpleUploadedFile("evil.png", b"MZ\x90\x00" * 20, "image/png")]},
+            "attachments",
+            "evil.png",
+        ),
+        (
+            {
+                "attachments": [
+                    SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), "application/pdf")
+                ]
+            },
+            "attachments",
+            "5 MB",
+        ),
         ({"voice": SimpleUploadedFile("v.webm", PNG, "audio/webm")}, "voice", "WebM"),
     ],
 )
@@ -161,11 +180,17 @@ def test_files_are_removed_when_a_later_check_fails(world, media_root):
 
 def quiet(world, user="a_head", auto_reply="我现在休息，明早回复您。"):
     return actions.set_quiet_hours(
-        world.user(user), start=datetime.time(0, 0), end=datetime.time(23, 59), weekdays="1234567", auto_reply=auto_reply
+        world.user(user),
+        start=datetime.time(0, 0),
+        end=datetime.time(23, 59),
+        weekdays="1234567",
+        auto_reply=auto_reply,
     )
 
 
-def test_quiet_hours_defer_the_teachers_notification_and_send_the_auto_reply(world, django_capture_on_commit_callbacks):
+def test_quiet_hours_defer_the_teachers_notification_and_send_the_auto_reply(
+    world, django_capture_on_commit_callbacks
+):
     quiet(world)
     head, parent = world.user("a_head"), world.user("a_parent")
     with django_capture_on_commit_callbacks(execute=True):
@@ -206,7 +231,9 @@ def test_urgent_breaks_through_and_is_limited_to_two_a_day(world, django_capture
 
 def test_quiet_hours_validation(world):
     with pytest.raises(ValidationError) as exc:
-        actions.set_quiet_hours(world.user("a_head"), start=datetime.time(9), end=datetime.time(9), weekdays="")
+        actions.set_quiet_hours(
+            world.user("a_head"), start=datetime.time(9), end=datetime.time(9), weekdays=""
+        )
     assert set(errors_of(exc.value)) == {"end", "weekdays"}
     assert not QuietHours.objects.exists()
 
@@ -320,7 +347,9 @@ def test_canned_replies(world):
     mine = actions.save_canned_reply(teacher, world.a.school.pk, title="收到", text="收到，谢谢！")
     with pytest.raises(ValidationError):
         actions.save_canned_reply(teacher, world.a.school.pk, title="全校", text="x", school_wide=True)
-    shared = actions.save_canned_reply(admin, world.a.school.pk, title="全校", text="请查看校历。", school_wide=True)
+    shared = actions.save_canned_reply(
+        admin, world.a.school.pk, title="全校", text="请查看校历。", school_wide=True
+    )
     assert shared.owner is None and mine.owner == teacher
     with pytest.raises(NotFound):
         actions.delete_canned_reply(teacher, shared.pk)
@@ -379,7 +408,9 @@ def test_blocked_attempts_are_recorded_with_words_and_a_masked_excerpt_only(worl
     with pytest.raises(ValidationError):
         actions.send_message(parent, sent.message.thread_id, text=secret)
     attempt = BlockedAttempt.objects.get()
-    assert attempt.author == parent and attempt.kind == "message" and attempt.thread_id == sent.message.thread_id
+    assert (
+        attempt.author == parent and attempt.kind == "message" and attempt.thread_id == sent.message.thread_id
+    )
     assert attempt.school_id == world.a.school.pk and attempt.words == ["傻逼"]
     assert "傻*" in attempt.excerpt and "傻逼" not in attempt.excerpt
     assert len(attempt.excerpt) < 80 and secret not in attempt.excerpt and "幸福小区" not in attempt.excerpt
@@ -413,6 +444,11 @@ def test_masked_excerpt():
     text = "a" * 50 + " you fucking idiot " + "b" * 50
     hits = [h for h in wordfilter.check(text) if h.level == "block"]
     excerpt = wordfilter.masked_excerpt(text, hits, width=10)
-    assert excerpt.startswith("…") and excerpt.endswith("…") and "f******" in excerpt and "fucking" not in excerpt
+    assert (
+        excerpt.startswith("…")
+        and excerpt.endswith("…")
+        and "f******" in excerpt
+        and "fucking" not in excerpt
+    )
     assert wordfilter.masked_excerpt("fuck", wordfilter.check("fuck")) == "f***"
     assert wordfilter.masked_excerpt("fine", []) == ""

@@ -45,9 +45,7 @@ def test_threads_messages_since_id_and_reply(client, world):
 
     # Read receipts through the API.
     assert parent.get("/messages/threads").data["items"][0]["unread"] == 1
-    r = parent.client.post(
-        f"/api/v1/messages/threads/{thread.pk}/read", headers=parent.headers
-    )
+    r = parent.client.post(f"/api/v1/messages/threads/{thread.pk}/read", headers=parent.headers)
     assert r.status_code == 204
     assert Receipt.objects.filter(message_id=reply_id, user=world.user("a_parent")).exists()
     assert parent.get("/messages/threads").data["items"][0]["unread"] == 0
@@ -66,7 +64,9 @@ def test_out_of_scope_thread_is_the_same_404_as_a_missing_one(client, world):
     assert missing.content == hidden.content
     posted = outsider.post(f"/messages/threads/{thread.pk}/messages", {"text": "hello"})
     posted_missing = outsider.post("/messages/threads/999999/messages", {"text": "hello"})
-    assert posted.status_code == posted_missing.status_code == 404 and posted.content == posted_missing.content
+    assert (
+        posted.status_code == posted_missing.status_code == 404 and posted.content == posted_missing.content
+    )
     assert outsider.get("/messages/threads").data["count"] == 0
     assert Message.objects.count() == 1
     # Without credentials: 401.
@@ -82,7 +82,11 @@ def test_blocked_words_are_a_422_with_the_message_and_nothing_is_sent(client, wo
     assert "f******" in message and "fucking" not in message
     assert Message.objects.count() == 1
     attempt = BlockedAttempt.objects.get()
-    assert attempt.kind == "message" and attempt.words == ["fucking"] and attempt.author == world.user("a_parent")
+    assert (
+        attempt.kind == "message"
+        and attempt.words == ["fucking"]
+        and attempt.author == world.user("a_parent")
+    )
     r = parent.post(f"/messages/threads/{thread.pk}/messages", {"text": ""})
     assert r.status_code == 422 and "text" in r.data["error"]["fields"]
 

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.browser
 
 
 def _phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", device_scale_factor=2
+    )
     return context, context.new_page()
 
 

@@ -27,7 +27,9 @@ def contact_key(world, teacher="a_head"):
 
 
 def new_thread(world, **extra):
-    return actions.start_thread(world.user("a_parent"), contact_key(world), subject="请假", text="孩子明天请假", **extra)
+    return actions.start_thread(
+        world.user("a_parent"), contact_key(world), subject="请假", text="孩子明天请假", **extra
+    )
 
 
 def test_guardian_starts_a_thread_with_a_voice_note_and_the_teacher_plays_it(world):
@@ -99,7 +101,9 @@ def test_blocked_words_are_named_without_echoing(world):
     sent = new_thread(world)
     response = login(world, "a_parent").post(f"/messages/{sent.message.thread_id}/", {"text": "去死吧你"})
     body = response.content.decode()
-    assert response.status_code == 400 and "“去*”" in body and "去死吧你" in body  # only in the user's own textarea
+    assert (
+        response.status_code == 400 and "“去*”" in body and "去死吧你" in body
+    )  # only in the user's own textarea
     assert body.count("去死") == 1
 
 
@@ -115,6 +119,7 @@ def test_after_returns_only_newer_messages(world):
 
 def test_inbox_lists_threads_with_unread_counts(world):
     new_thread(world)
+
     def main(html: bytes) -> str:  # the page's own content, without the site navigation
         return html.decode().split("<main", 1)[1]
 
@@ -134,12 +139,19 @@ def test_board_ask_suggest_answer(world):
     actions.save_canned_reply(world.user("a_teacher"), world.a.school.pk, title="午饭", text="需要自带午饭。")
     board = teacher.get(url).content.decode()
     assert 'data-canned-for="answer-' in board and "需要自带午饭。" in board
-    assert teacher.post(f"/messages/qa/questions/{q.pk}/answer/", {"text": "需要自带午饭。"}).status_code == 302
+    assert (
+        teacher.post(f"/messages/qa/questions/{q.pk}/answer/", {"text": "需要自带午饭。"}).status_code == 302
+    )
     assert "需要自带午饭。" in parent.get(url).content.decode()
     suggestions = parent.get(f"{url}suggest/", {"text": "春游要带午饭吗"}).content.decode()
     assert "需要自带午饭" in suggestions
     assert login(world, "b_parent").get(url).status_code == 404
-    assert login(world, "a_parent_norec").post(f"/messages/qa/questions/{q.pk}/answer/", {"text": "x"}).status_code == 404
+    assert (
+        login(world, "a_parent_norec")
+        .post(f"/messages/qa/questions/{q.pk}/answer/", {"text": "x"})
+        .status_code
+        == 404
+    )
 
 
 def test_quiet_hours_page(world):
@@ -147,19 +159,29 @@ def test_quiet_hours_page(world):
     assert c.get("/messages/quiet-hours/").status_code == 200
     response = c.post(
         "/messages/quiet-hours/",
-        {"enabled": "on", "start": "21:00", "end": "07:00", "weekdays": ["1", "2"], "auto_reply": "Tomorrow."},
+        {
+            "enabled": "on",
+            "start": "21:00",
+            "end": "07:00",
+            "weekdays": ["1", "2"],
+            "auto_reply": "Tomorrow.",
+        },
     )
     assert response.status_code == 302
     setting = world.user("a_head").quiet_hours
     assert setting.weekdays == "12" and setting.auto_reply == "Tomorrow."
-    bad = c.post("/messages/quiet-hours/", {"enabled": "on", "start": "21:00", "end": "21:00", "weekdays": ["1"]})
+    bad = c.post(
+        "/messages/quiet-hours/", {"enabled": "on", "start": "21:00", "end": "21:00", "weekdays": ["1"]}
+    )
     assert bad.status_code == 400
     assert login(world, "a_parent").get("/messages/quiet-hours/").status_code == 404
 
 
 def test_moderation_and_export_pages(world):
     new_thread(world, urgent=False)
-    actions.start_thread(world.user("a_parent"), contact_key(world, "a_teacher"), subject="x", text="给您发个红包")
+    actions.start_thread(
+        world.user("a_parent"), contact_key(world, "a_teacher"), subject="x", text="给您发个红包"
+    )
     admin = login(world, "a_admin")
     page = admin.get(f"/messages/moderation/{world.a.school.pk}/").content.decode()
     assert "红包" in page
@@ -173,7 +195,9 @@ def test_moderation_and_export_pages(world):
     assert admin.get("/messages/export/").status_code == 405
 
 
-@pytest.mark.parametrize("name", ["a_parent", "a_head", "a_teacher", "a_admin", "a_student", "district_officer"])
+@pytest.mark.parametrize(
+    "name", ["a_parent", "a_head", "a_teacher", "a_admin", "a_student", "district_officer"]
+)
 def test_pages_render_for_every_role(world, name):
     c = login(world, name)
     assert c.get("/messages/").status_code == 200
@@ -252,7 +276,9 @@ def test_image_range_keeps_the_sandbox(world):
 def test_blocked_attempts_are_listed_on_the_moderation_page(world):
     thread = new_thread(world).message.thread
     parent = login(world, "a_parent")
-    r = parent.post(f"/messages/{thread.pk}/", {"text": "家里地址是幸福路八号，请您务必转告班主任老师，你这个傻逼"})
+    r = parent.post(
+        f"/messages/{thread.pk}/", {"text": "家里地址是幸福路八号，请您务必转告班主任老师，你这个傻逼"}
+    )
     assert r.status_code == 400
     from schoolbridge.conversations.models import BlockedAttempt
 
@@ -263,3 +289,22 @@ def test_blocked_attempts_are_listed_on_the_moderation_page(world):
     assert str(world.user("a_parent")) in page and thread.subject in page
     other = login(world, "b_admin").get(f"/messages/moderation/{world.b.school.pk}/").content.decode()
     assert "傻*" not in other
+    # The school admin marks it reviewed: it leaves the "to review" list and stays under "all".
+    attempt = BlockedAttempt.objects.get()
+    assert (
+        login(world, "b_admin").post(f"/messages/moderation/blocked/{attempt.pk}/review/").status_code == 404
+    )
+    assert (
+        login(world, "a_head").post(f"/messages/moderation/blocked/{attempt.pk}/review/").status_code == 404
+    )
+    r = admin.post(f"/messages/moderation/blocked/{attempt.pk}/review/")
+    assert r.status_code == 302 and r["Location"].endswith("#blocked")
+    attempt.refresh_from_db()
+    assert attempt.reviewed_by == world.user("a_admin") and attempt.reviewed_at is not None
+    assert "傻*" not in admin.get(f"/messages/moderation/{world.a.school.pk}/").content.decode()
+    assert "傻*" in admin.get(f"/messages/moderation/{world.a.school.pk}/?show=all").content.decode()
+    from schoolbridge.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="conversations.blocked.review").count() == 1
+    admin.post(f"/messages/moderation/blocked/{attempt.pk}/review/")  # twice: still one review
+    assert AuditEvent.objects.filter(action="conversations.blocked.review").count() == 1

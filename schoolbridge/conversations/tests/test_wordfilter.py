@@ -28,6 +28,8 @@ def test_clean_text_has_no_hits():
 
 
 def test_merge_extends_overrides_and_removes():
-    lexicon = merge({"idiot": "warn", "红包": "warn"}, [("Idiot", "block"), ("红包", None), ("补课费", "warn")])
+    lexicon = merge(
+        {"idiot": "warn", "红包": "warn"}, [("Idiot", "block"), ("红包", None), ("补课费", "warn")]
+    )
     assert lexicon == {"idiot": "block", "补课费": "warn"}
     assert check("补课费多少", lexicon)[0].level == "warn"
