@@ -98,7 +98,7 @@ def _chunks(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
 class Importer:
     def __init__(self, district: District | None, actor: Any = None, batch: int = BATCH) -> None:
         # None: the district is created (or found by its code) from the zip's district org.
-        self.district = district  # type: ignore[assignment]
+        self.district: District = district  # type: ignore[assignment]
         self.actor = actor
         self.batch = batch
         self.errors = Collector()
@@ -359,9 +359,9 @@ class Importer:
                 )
             self.years[sid] = {}
             for school in sorted(schools):
-                year = self._year(school, row, known_years.get(sid, []))
-                self.years[sid][school] = year.pk
-                self.remember(m.KIND_YEAR, [(str(year.pk), sid, "")])
+                year_obj = self._year(school, row, known_years.get(sid, []))
+                self.years[sid][school] = year_obj.pk
+                self.remember(m.KIND_YEAR, [(str(year_obj.pk), sid, "")])
         known_terms = self.all_existing(m.KIND_TERM)
         for sid, (line, row) in sessions.items():
             if row["type"] in ("schoolYear", "gradingPeriod"):
@@ -382,9 +382,9 @@ class Importer:
                 year_pk = self.years[parent].get(school)
                 if year_pk is None:
                     continue
-                term = self._term(school, year_pk, row, known_terms.get(sid, []))
-                self.terms[sid][school] = term.pk
-                self.remember(m.KIND_TERM, [(str(term.pk), sid, "")])
+                term_obj = self._term(school, year_pk, row, known_terms.get(sid, []))
+                self.terms[sid][school] = term_obj.pk
+                self.remember(m.KIND_TERM, [(str(term_obj.pk), sid, "")])
         self.errors.raise_if_any()
 
         known_grades = self.all_existing(m.KIND_GRADE)
@@ -436,8 +436,8 @@ class Importer:
                 )
                 continue
             if row["classType"] == "homeroom":
-                grade = self.grades.get(row["courseSourcedId"], {}).get(school)
-                if grade is None or year_pk is None:
+                grade_pk = self.grades.get(row["courseSourcedId"], {}).get(school)
+                if grade_pk is None or year_pk is None:
                     self.errors.add(
                         "classes",
                         line,
@@ -446,12 +446,12 @@ class Importer:
                         "no grade course for this school",
                     )
                     continue
-                klass = self._class(school, year_pk, grade, row, known_classes.get(sid, []))
+                klass = self._class(school, year_pk, grade_pk, row, known_classes.get(sid, []))
                 self.homerooms[sid] = (klass.pk, school)
                 self.remember(m.KIND_CLASS, [(str(klass.pk), sid, "")])
             else:
-                subject = self.subjects.get(row["courseSourcedId"], {}).get(school)
-                if subject is None or term_pk is None:
+                subject_pk = self.subjects.get(row["courseSourcedId"], {}).get(school)
+                if subject_pk is None or term_pk is None:
                     self.errors.add(
                         "classes",
                         line,
@@ -460,7 +460,7 @@ class Importer:
                         "a scheduled class needs a subject course and a term of its school",
                     )
                     continue
-                self.sections[sid] = (subject, term_pk, school)
+                self.sections[sid] = (subject_pk, term_pk, school)
 
     def _year(self, school: int, row: Row, keys: list[str]) -> SchoolYear:
         start, end = spec.parse_date(row["startDate"]), spec.parse_date(row["endDate"])

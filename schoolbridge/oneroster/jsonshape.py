@@ -91,7 +91,7 @@ def ref(base: str, path: str, kind: str, sid: str) -> dict[str, str]:
     return {"href": f"{base}/{path}/{sid}", "sourcedId": sid, "type": kind}
 
 
-def to_json(file: str, record: dict[str, str], base: str, modified: str) -> dict[str, Any]:
+def to_json(file: str, record: dict[str, Any], base: str, modified: str) -> dict[str, Any]:
     """One CSV-shaped record as a REST object. Keys starting with "_" carry extras (e.g. "_org")."""
     out: dict[str, Any] = {"sourcedId": record["sourcedId"], "status": "active", "dateLastModified": modified}
     refs = REFS.get(file, {})

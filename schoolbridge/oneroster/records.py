@@ -487,7 +487,7 @@ class Records:
                 self.ids.get(m.KIND_HEAD, c.pk),
                 self.ids.get(m.KIND_CLASS, c.pk),
                 c.school_id,
-                self.ids.get(m.KIND_PERSON, person_of_staff[c.head_teacher_id]),
+                self.ids.get(m.KIND_PERSON, person_of_staff[c.head_teacher_id or 0]),
                 "teacher",
                 "true",
                 "",
