@@ -138,3 +138,34 @@ def test_others_cannot_confirm_and_rejected_leave_proposes_nothing(world, django
     for name in ("b_admin", "a_principal", "a_head"):
         with pytest.raises(NotFound):
             actions.confirm_substitution(world.user(name), sub.pk, director.pk)
+
+
+def test_cover_page(world, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from schoolbridge.testing.auth import login_verified
+
+    tt, director = setup(world)
+    apply_and_approve(world, django_capture_on_commit_callbacks)
+    admin = Client()
+    admin.cookies["sb_lang"] = "en"
+    login_verified(admin, tt.admin)
+    url = f"/timetable/cover/{world.a.school.pk}/"
+    html = admin.get(url).content.decode()
+    assert "孙年级主任" in html and "周老师家长" in html and "李老师 is on leave" in html
+    chinese = Substitution.objects.get(lesson__requirement__subject=world.a.chinese)
+    r = admin.post(url, {"substitution": chinese.pk, "staff": tt.head.pk})
+    assert r.status_code == 422 and "not free and qualified" in r.content.decode()
+    r = admin.post(url, {"substitution": chinese.pk, "staff": director.pk})
+    assert r.status_code == 302
+    chinese.refresh_from_db()
+    assert chinese.substitute == director
+    other = Client()
+    login_verified(other, world.user("b_admin"))
+    assert other.get(url).status_code == 404
+    assert (
+        other.post(
+            f"/timetable/cover/{world.b.school.pk}/", {"substitution": chinese.pk, "staff": director.pk}
+        ).status_code
+        == 404
+    )
