@@ -36,7 +36,7 @@ def test_move_a_lesson_and_see_a_clash_refused(live_world, live_server_url, phon
 
     page.locator(".tt-place", has_text="语文").first.click()
     page.wait_for_selector("#lesson-panel")
-    assert "free slots without a clash" in page.inner_text("#lesson-panel")
+    assert "Free slots without a clash" in page.inner_text("#lesson-panel")
     # Monday period 3 is not among the legal slots …
     assert page.locator(".tt-option[data-day='1'][data-period='3']").count() == 0
     assert page.locator(".tt-option[data-day='1'][data-period='2']").count() == 1

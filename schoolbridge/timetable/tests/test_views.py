@@ -58,7 +58,7 @@ def test_office_builds_a_timetable_in_the_browser(world):
     # The panel: as an HTMX fragment and as a page of its own.
     panel = admin.get(f"/timetable/v/{version.pk}/lesson/{first.pk}/", HTTP_HX_REQUEST="true")
     assert panel.status_code == 200 and "<html" not in panel.content.decode()
-    assert "40 free slots" in panel.content.decode()
+    assert "Free slots without a clash: 40" in panel.content.decode()
     assert "<html" in admin.get(f"/timetable/v/{version.pk}/lesson/{first.pk}/").content.decode()
     # Place one, then a clash is refused with the reason.
     nxt = f"/timetable/class/{sw.g7c1.pk}/?version={version.pk}"
