@@ -152,22 +152,37 @@ class Source:
     # ----------------------------------------------------------------- database paging for users
 
     def person_queryset(self, role: str | None) -> QuerySet[Person]:
+        """The people this client may see (students, staff and guardians of its district or school),
+        as IN-subqueries so that no join multiplies rows."""
+        from schoolbridge.core.models import Guardianship, Staff, Student
+
         district, school = self.client.district, self.client.school
-        student = Q(student__isnull=False) if school is None else Q(student__school=school)
-        staff = Q(staff_roles__isnull=False) if school is None else Q(staff_roles__school=school)
-        guardian = Q(guardian__isnull=False) if school is None else Q(guardian__guardianships__school=school)
-        wanted = {"student": student, "teacher": staff}.get(role or "", student | staff | guardian)
+        students = Student.objects.filter(district=district)
+        staff = Staff.objects.filter(district=district)
+        if school is not None:
+            students, staff = students.filter(school=school), staff.filter(school=school)
+            guardians = Guardianship.objects.filter(district=district, school=school).values(
+                "guardian__person_id"
+            )
+        else:
+            guardians = Guardianship.objects.none().values("guardian__person_id")
+        student_q = Q(pk__in=students.values("person_id"))
+        staff_q = Q(pk__in=staff.values("person_id"))
+        guardian_q = Q(pk__in=guardians) if school is not None else Q(guardian__isnull=False)
+        wanted = {"student": student_q, "teacher": staff_q}.get(role or "", student_q | staff_q | guardian_q)
         return Person.objects.filter(district=district).filter(wanted)
 
     def users_page(self, name: str, offset: int, limit: int) -> Page:
         role = {"students": "student", "teachers": "teacher"}.get(name)
         qs = self.person_queryset(role)
-        if self.client.school is not None or role is None:
-            qs = qs.distinct()
         total = qs.count()
         ids = list(qs.order_by("pk").values_list("pk", flat=True)[offset : offset + limit])
         self.rec.ids.prefetch(m.KIND_PERSON, ids)
         people = self.rec.people(ids)
+        role_keys = [f"student:{st.pk}" for e in people.values() for st in e["students"]]
+        role_keys += [f"staff:{sf.pk}" for e in people.values() for sf in e["staff"]]
+        role_keys += [f"guardian:{e['guardian'].pk}" for e in people.values() if e["guardian"] is not None]
+        self.rec.ids.prefetch(m.KIND_ROLE, role_keys)
         records = []
         for pk in ids:
             if pk in people:

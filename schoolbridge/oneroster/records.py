@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from schoolbridge.core.models import (
@@ -316,11 +316,19 @@ class Records:
         if self.school is not None:
             links = links.filter(school=self.school)
         self.relationship: dict[int, str] = {}
-        for gs in (
-            links.filter(student_id__in=list(student_person))
-            .values("student_id", "guardian_id", "guardian__person_id", "student__person_id", "relationship")
-            .order_by("pk")
-        ):
+        if person_ids is not None:
+            links = links.filter(
+                Q(student_id__in=list(student_person)) | Q(guardian_id__in=list(guardian_person))
+            )
+        rows = list(
+            links.values("guardian_id", "guardian__person_id", "student__person_id", "relationship").order_by(
+                "pk"
+            )
+        )
+        if m.KIND_PERSON in self.ids.partial:
+            others = {r["guardian__person_id"] for r in rows} | {r["student__person_id"] for r in rows}
+            self.ids.prefetch(m.KIND_PERSON, others - set(self.ids.of(m.KIND_PERSON)))
+        for gs in rows:
             sp, gp = gs["student__person_id"], gs["guardian__person_id"]
             if sp in people:
                 people[sp]["agents"].add(self.ids.get(m.KIND_PERSON, gp))
