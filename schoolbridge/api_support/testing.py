@@ -98,6 +98,16 @@ class ApiClient:
     def post(self, path: str, data: Any = None, **headers: str) -> Any:
         return self.request("POST", path, data, **headers)
 
+    def post_multipart(self, path: str, data: dict[str, Any], **headers: str) -> Any:
+        """A multipart form (fields and uploaded files), the answer checked against the contract."""
+        url = self.prefix + path
+        response = self.client.post(url, data, headers={**self.headers, **headers})
+        assert response["Content-Type"].startswith("application/json"), (url, response.status_code)
+        response.data = response.json()
+        check_contract("POST", url, response.status_code, response.data)
+        self.calls.append(("POST", url, response.status_code))
+        return response
+
 
 def token_for(user: Any) -> str:
     _token, raw = create_api_token(user, "tests")

@@ -1,8 +1,9 @@
 """Conversations over the JSON API: your threads, a thread's messages, writing in a thread, and the
 class Q&A board (questions of a class, ask, answer).
 
-Attachments and voice notes are uploaded through the web form; the API lists them with their
-download links (which honour `Range`). A thread you may not see answers exactly like a missing one.
+Messages with attachments or a voice note are posted as a multipart form (`…/messages/upload`), checked like
+the web form's; the API lists attachments with their download links (which honour `Range`). A thread you may
+not see answers exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Annotated, Any, Literal
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Field, File, Form, Path, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from schoolbridge.access.helpers import NotFound
 from schoolbridge.api_support.auth import caller
@@ -250,7 +252,30 @@ def read_thread(request: HttpRequest, thread_id: ObjectId) -> Status:
 )
 def post_message(request: HttpRequest, thread_id: ObjectId, payload: MessageIn) -> Status:
     user = caller(request)
-    sent = actions.send_message(user, thread_id, text=payload.text, urgent=payload.urgent)
+    return _sent_out(user, actions.send_message(user, thread_id, text=payload.text, urgent=payload.urgent))
+
+
+@router.post(
+    "/threads/{thread_id}/messages/upload",
+    response=ok(SentOut, status=201, write=True),
+    summary="Write in a conversation with attachments or a voice note (multipart form)",
+)
+def post_message_with_files(
+    request: HttpRequest,
+    thread_id: ObjectId,
+    text: Form[str] = "",
+    urgent: Form[bool] = False,
+    files: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    voice: File[UploadedFile] = None,  # type: ignore[assignment]
+) -> Status:
+    user = caller(request)
+    sent = actions.send_message(
+        user, thread_id, text=text, attachments=files or [], voice=voice, urgent=urgent
+    )
+    return _sent_out(user, sent)
+
+
+def _sent_out(user: Any, sent: Any) -> Status:
     ids = [sent.message.pk, *(m.pk for m in sent.delivery.auto_replies)]
     rows = {m.pk: m for m in _messages(Message.objects.filter(pk__in=ids))}
     return Status(

@@ -133,3 +133,45 @@ def test_class_questions_ask_and_answer(client, world):
     assert r.status_code == 422 and r.data["error"]["fields"]["text"]
     assert Question.objects.count() == 1
     assert parent.get(f"/messages/classes/{klass.pk}/questions", {"status": "nope"}).status_code == 422
+
+
+def test_attachments_and_a_voice_note_over_the_api(client, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    thread = _thread(world)
+    head = _api(client, world, "a_head")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    webm = b"\x1a\x45\xdf\xa3" + b"\x00" * 64
+    r = head.post_multipart(
+        f"/messages/threads/{thread.pk}/messages/upload",
+        {
+            "text": "作业见图",
+            "files": [SimpleUploadedFile("作业.png", png, "image/png")],
+            "voice": SimpleUploadedFile("note.webm", webm, "audio/webm"),
+        },
+    )
+    assert r.status_code == 201, r.data
+    attachments = r.data["message"]["attachments"]
+    assert sorted((a["name"], a["content_type"], a["voice_note"]) for a in attachments) == [
+        ("note.webm", "audio/webm", True),
+        ("作业.png", "image/png", False),
+    ]
+    parent = client.get(attachments[0]["url"])  # the head teacher's own session is not logged in here
+    assert parent.status_code in (302, 404)
+
+    # A file that is not what it says is refused on its field, and nothing is sent.
+    before = Message.objects.count()
+    bad = head.post_multipart(
+        f"/messages/threads/{thread.pk}/messages/upload",
+        {"text": "", "files": [SimpleUploadedFile("setup.png", b"MZ\x90\x00" + b"\x00" * 60, "image/png")]},
+    )
+    assert bad.status_code == 422, bad.data
+    assert "attachments" in str(bad.data) and Message.objects.count() == before
+    # Nothing at all: the same message as the form's.
+    empty = head.post_multipart(f"/messages/threads/{thread.pk}/messages/upload", {"text": ""})
+    assert empty.status_code == 422 and Message.objects.count() == before
+    # Another family's thread: the same 404 as a missing one.
+    outsider = _api(client, world, "teacher_parent")
+    hidden = outsider.post_multipart(f"/messages/threads/{thread.pk}/messages/upload", {"text": "hi"})
+    missing = outsider.post_multipart("/messages/threads/999999/messages/upload", {"text": "hi"})
+    assert hidden.status_code == missing.status_code == 404 and hidden.content == missing.content
