@@ -126,11 +126,9 @@ def contacts(user: Any, limit: int = 2000) -> list[Contact]:
             school_id=school_id, active=True, person__user__isnull=False
         ).select_related("person")
         for s in staff.order_by("person__family_name", "person__given_name"):
-            add(
-                Contact(
-                    s.person.user_id, s.person.full_name, "staff", s.title, school_id, sender_role="admin"
-                )
-            )  # type: ignore[arg-type]
+            user_id = s.person.user_id
+            assert user_id is not None  # filtered above
+            add(Contact(user_id, s.person.full_name, "staff", s.title, school_id, sender_role="admin"))
         for gs in _guardians_of(Q(student__school_id=school_id, student__status="enrolled")):
             add(_guardian_contact(gs, "admin"))
     return out
