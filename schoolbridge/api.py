@@ -22,6 +22,7 @@ from schoolbridge.core.errors import Refused
 from schoolbridge.grades.api import router as grades_router
 from schoolbridge.leave.api import router as leave_router
 from schoolbridge.notify.api import router as notify_router
+from schoolbridge.timetable.api import router as timetable_router
 
 DESCRIPTION = """
 SchoolBridge's JSON API. Every answer only ever contains what the caller may see.
@@ -67,6 +68,7 @@ api.add_router("/leave", leave_router)
 api.add_router("/attendance", attendance_router)
 api.add_router("/grades", grades_router)
 api.add_router("/messages", conversations_router)
+api.add_router("/timetable", timetable_router)
 
 # Anything else under /api/v1/ is a JSON 404, not the site's HTML page.
 _fallback = Router(auth=None)
