@@ -18,6 +18,7 @@ urlpatterns = [
         views.delete_requirement,
         name="delete_requirement",
     ),
+    path("v/<int:version_id>/teacher/<int:staff_id>/unavailable/", views.unavailable, name="unavailable"),
     path("v/<int:version_id>/lesson/<int:lesson_id>/", views.lesson_panel, name="lesson"),
     path("v/<int:version_id>/lesson/<int:lesson_id>/move/", views.move, name="move"),
     path("feeds/", views.feeds, name="feeds"),

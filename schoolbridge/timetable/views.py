@@ -139,10 +139,48 @@ def teacher_timetable(request: HttpRequest, staff_id: int) -> HttpResponse:
     lessons = [
         x for x in queries.lessons_of(version) if staff.pk in {t.pk for t in x.requirement.teachers.all()}
     ]
-    extra = {"feed_kind": "teacher", "feed_object": staff.pk}
+    extra: dict[str, Any] = {"feed_kind": "teacher", "feed_object": staff.pk}
     if editable:
         extra["rooms"] = queries.school_rooms(version.school_id)
+        week = queries.week_of(version.term)
+        off = {(d, p) for t, d, p in week.unavailable if t == staff.pk}
+        numbers = sorted({n for periods in week.days.values() for n in periods})
+        rows = [
+            {
+                "number": n,
+                "cells": [
+                    {
+                        "value": f"{d}-{n}",
+                        "exists": n in week.days[d],
+                        "checked": (d, n) in off,
+                        "label": _("%(day)s period %(period)s") % {"day": DAY_LABELS[d], "period": n},
+                    }
+                    for d in sorted(week.days)
+                ],
+            }
+            for n in numbers
+        ]
+        extra["unavailable"] = {"staff": staff, "rows": rows}
     return _render_grid(request, version, lessons, staff.person.full_name, "class", editable, extra)
+
+
+@login_required
+@require_POST
+def unavailable(request: HttpRequest, version_id: int, staff_id: int) -> HttpResponse:
+    """The periods of the week when a teacher cannot teach this term (checkboxes "day-period")."""
+    v = queries.managed_version(request.user, version_id)
+    slots = []
+    for value in request.POST.getlist("off"):
+        day, _sep, period = value.partition("-")
+        if day.isdigit() and period.isdigit():
+            slots.append((int(day), int(period)))
+    try:
+        actions.set_unavailable(request.user, v.term_id, staff_id, slots)
+    except InvalidInput as exc:
+        messages.error(request, " ".join(_errors(exc)))
+    else:
+        messages.success(request, _("Saved. Lessons cannot be moved into these periods any more."))
+    return redirect(reverse("timetable:teacher", args=[staff_id]) + f"?version={v.pk}")
 
 
 @login_required

@@ -147,3 +147,24 @@ def test_pdf(world):
     r = client_for(world, "a_parent").get(f"/timetable/class/{world.a.g7c1.pk}/?format=pdf")
     assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
     assert r.content.startswith(b"%PDF")
+
+
+def test_teacher_unavailable_periods_from_the_page(world):
+    tt = build(world)
+    admin = client_for(world, "a_admin")
+    url = f"/timetable/teacher/{tt.teacher.pk}/?version={tt.version.pk}"
+    html = admin.get(url).content.decode()
+    assert 'name="off" value="5-8"' in html and "Friday period 8" in html
+    r = admin.post(
+        f"/timetable/v/{tt.version.pk}/teacher/{tt.teacher.pk}/unavailable/", {"off": ["5-8", "5-7", "x"]}
+    )
+    assert r.status_code == 302 and r["Location"] == url
+    assert 'value="5-8" aria-label="Friday period 8" checked' in admin.get(url).content.decode()
+    lesson = tt.lessons("g8c1_maths")[0]
+    r = admin.post(f"/timetable/v/{tt.version.pk}/lesson/{lesson.pk}/move/", {"day": 5, "period": 8})
+    assert r.status_code == 422 and "李老师 is not available on Friday period 8" in r.content.decode()
+    # Another school's office: 404, nothing changed.
+    other = client_for(world, "b_admin")
+    r = other.post(f"/timetable/v/{tt.version.pk}/teacher/{tt.teacher.pk}/unavailable/", {"off": []})
+    assert r.status_code == 404
+    assert 'aria-label="Friday period 7" checked' in admin.get(url).content.decode()
