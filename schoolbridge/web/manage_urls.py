@@ -23,5 +23,6 @@ urlpatterns = [
     path("s/<int:school_id>/guardianships/<int:pk>/", views.guardianship_edit, name="guardianship_edit"),
     path("s/<int:school_id>/guardianships/<int:pk>/remove/", views.guardianship_remove, name="guardianship_remove"),
     path("s/<int:school_id>/grants/", views.grants, name="grants"),
+    path("s/<int:school_id>/export/", views.school_export, name="export"),
     path("s/<int:school_id>/grants/<int:pk>/revoke/", views.grant_revoke, name="grant_revoke"),
 ]

@@ -598,3 +598,29 @@ def grant_revoke(request: HttpRequest, school: School, pk: int) -> HttpResponse:
         return _grants_page(request, school, _grant_form(request, school), 400)
     messages.success(request, _("The role was revoked."))
     return redirect("manage:grants", school_id=school.pk)
+
+
+@managed_school
+def school_export(request: HttpRequest, school: School) -> HttpResponse:
+    """All of the school's data in one zip (Excel workbook + OneRoster CSV); downloading it is audited."""
+    if request.method != "POST":
+        return render(request, "manage/export.html", _ctx(request, school, "export"))
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from django.http import FileResponse
+
+    from schoolbridge.audit.log import record
+
+    from .school_export import write_archive
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, counts = write_archive(school, Path(tmp))
+        handle = open(path, "rb")  # noqa: SIM115 — FileResponse closes it; the name is gone with the directory
+        name = path.name
+    record(request.user, "school.export", school, None, {"rows": counts})
+    size = os.fstat(handle.fileno()).st_size
+    response = FileResponse(handle, as_attachment=True, filename=name, content_type="application/zip")
+    response["Content-Length"] = str(size)
+    return response
