@@ -321,10 +321,22 @@ def move_lesson(actor: Any, lesson_id: Any, day: Any, period: Any, room_id: Any 
         lesson.save(update_fields=["day", "period"])
         record(actor, "timetable.lesson.unplace", lesson, before, snapshot(lesson))
         return lesson
+    d, p, room = _checked_move(v, lessons, lesson, day, period, room_id)
+    lesson.day, lesson.period, lesson.room = d, p, room
+    lesson.save(update_fields=["day", "period", "room"])
+    record(actor, "timetable.lesson.move", lesson, before, snapshot(lesson))
+    return lesson
+
+
+def _checked_move(
+    v: TimetableVersion, lessons: list[Lesson], lesson: Lesson, day: Any, period: Any, room_id: Any
+) -> tuple[int, int, Room | None]:
+    """(day, period, room) for moving `lesson`, or InvalidInput naming every clash."""
     try:
         d, p = int(day), int(period)
     except (TypeError, ValueError):
         raise InvalidInput(_("Choose a day and a period.")) from None
+    room: Room | None
     if room_id == "keep":
         room = lesson.room
     elif room_id in (None, ""):
@@ -334,17 +346,32 @@ def move_lesson(actor: Any, lesson_id: Any, day: Any, period: Any, room_id: Any 
         if room is None:
             raise InvalidInput({"room": [_("Choose a room of this school.")]})
     week = queries.week_of(v.term)
-    placed = queries.as_placed(lessons)
-    me = next(x for x in placed if x.lesson_id == lesson.pk).at(d, p, room.pk if room else None)
     if d not in week.days:
         raise InvalidInput(_("%(day)s is not a school day in this term.") % {"day": day_label(d)})
+    placed = queries.as_placed(lessons)
+    me = next(x for x in placed if x.lesson_id == lesson.pk).at(d, p, room.pk if room else None)
     found = clashes.check(week, placed, me)
     if found:
+        by_id = {x.pk: x for x in lessons}
         raise InvalidInput({NON_FIELD_ERRORS: [clash_message(c, lesson, by_id) for c in found]})
-    lesson.day, lesson.period, lesson.room = d, p, room
-    lesson.save(update_fields=["day", "period", "room"])
-    record(actor, "timetable.lesson.move", lesson, before, snapshot(lesson))
-    return lesson
+    return d, p, room
+
+
+def check_move(
+    version: TimetableVersion, lesson_id: Any, day: Any, period: Any, room_id: Any = "keep"
+) -> list[str]:
+    """What would stop a move (read-only; the editor asks as the choice changes). Empty: it is legal."""
+    lessons = queries.lessons_of(version)
+    lesson = next((x for x in lessons if x.pk == _pk(lesson_id)), None)
+    if lesson is None:
+        raise NotFound
+    if lesson.locked:
+        return [str(_("This lesson is locked. Unlock it before moving it."))]
+    try:
+        _checked_move(version, lessons, lesson, day, period, room_id)
+    except InvalidInput as exc:
+        return [str(m) for m in exc.messages]
+    return []
 
 
 @action

@@ -21,6 +21,7 @@ urlpatterns = [
     path("v/<int:version_id>/teacher/<int:staff_id>/unavailable/", views.unavailable, name="unavailable"),
     path("v/<int:version_id>/lesson/<int:lesson_id>/", views.lesson_panel, name="lesson"),
     path("v/<int:version_id>/lesson/<int:lesson_id>/move/", views.move, name="move"),
+    path("v/<int:version_id>/lesson/<int:lesson_id>/check/", views.check, name="check"),
     path("feeds/", views.feeds, name="feeds"),
     path("feeds/<str:token>.ics", views.feed, name="feed"),
     path("cover/<int:school_id>/", views.cover, name="cover"),

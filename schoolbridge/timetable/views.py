@@ -396,6 +396,15 @@ def lesson_panel(request: HttpRequest, version_id: int, lesson_id: int) -> HttpR
     return _panel(request, v, lesson_id)
 
 
+@login_required
+def check(request: HttpRequest, version_id: int, lesson_id: int) -> HttpResponse:
+    """Would moving the lesson here clash? Asked by the editor as the day, period or room changes."""
+    v = queries.managed_version(request.user, version_id)
+    g = request.GET
+    problems = actions.check_move(v, lesson_id, g.get("day"), g.get("period"), g.get("room", "keep"))
+    return render(request, "timetable/_check.html", {"problems": problems})
+
+
 def _safe_next(value: str, fallback: str) -> str:
     return value if value.startswith("/timetable/") and "//" not in value else fallback
 

@@ -1,5 +1,6 @@
 """In a real browser on a phone: the school office opens a draft class timetable, tries to put a lesson
-where its teacher already teaches (refused, with the reason), then picks one of the legal slots."""
+where its teacher already teaches (the clash shown as soon as it is chosen, the move refused with the
+reason), then picks one of the legal slots."""
 
 from __future__ import annotations
 
@@ -40,9 +41,16 @@ def test_move_a_lesson_and_see_a_clash_refused(live_world, live_server_url, phon
     # Monday period 3 is not among the legal slots …
     assert page.locator(".tt-option[data-day='1'][data-period='3']").count() == 0
     assert page.locator(".tt-option[data-day='1'][data-period='2']").count() == 1
-    # … and typing it in is refused with the reason, nothing moved.
+    # … choosing it shows the clash at once …
     page.select_option("#move-day", "1")
     page.select_option("#move-period", "3")
+    page.wait_for_selector(".tt-check-problem")
+    assert page.inner_text(".tt-check-problem") == "李老师 already teaches 八年级1班 on Monday period 3"
+    page.select_option("#move-period", "4")
+    page.wait_for_selector(".tt-check-ok")
+    page.select_option("#move-period", "3")
+    page.wait_for_selector(".tt-check-problem")
+    # … and submitting it anyway is refused with the reason, nothing moved.
     page.click("#move-submit")
     page.wait_for_selector(".tt-error")
     assert page.inner_text(".tt-error") == "李老师 already teaches 八年级1班 on Monday period 3"

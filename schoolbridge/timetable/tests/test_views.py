@@ -68,6 +68,14 @@ def test_office_builds_a_timetable_in_the_browser(world):
         HTTP_HX_REQUEST="true",
     )
     assert r.status_code == 204 and r["HX-Redirect"] == nxt
+    check = f"/timetable/v/{version.pk}/lesson/{second.pk}/check/"
+    assert (
+        "王老师 already teaches 七年级1班 on Monday period 2"
+        in admin.get(check, {"day": 1, "period": 2}).content.decode()
+    )
+    assert "no clash" in admin.get(check, {"day": 1, "period": 3}).content.decode()
+    assert "There is no period 9 on Monday" in admin.get(check, {"day": 1, "period": 9}).content.decode()
+    assert client_for(world, "b_admin").get(check, {"day": 1, "period": 3}).status_code == 404
     r = admin.post(
         f"/timetable/v/{version.pk}/lesson/{second.pk}/move/", {"day": 1, "period": 2, "room": "keep"}
     )
