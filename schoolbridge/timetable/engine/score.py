@@ -15,6 +15,9 @@ FET's semantics, as FET documents them and prints them in its soft-conflicts rep
   adjacent, whatever the weight (FET always places them so); a non-adjacent same-day pair is hard.
 - Activities without a room are fine unless a room constraint applies to them (FET assigns rooms only to
   activities that have a room constraint).
+- Home rooms (teacher's, students set's) apply to activities of exactly that one teacher / students set, and
+  not to activities covered by a preferred-room constraint (activity, subject, activity tag), which FET
+  lets take precedence.
 
 Unsupported constraint types (``instance.unsupported``) are listed in the report, not scored.
 """
@@ -212,6 +215,7 @@ class _Ctx:
                 for s in inst.subgroups_of(c.students):
                     self.sub_na[s].update(c.times)
         self._components: dict[int, int] | None = None
+        self.preferred_rooms: set[int] | None = None
 
     # -- descriptions --------------------------------------------------------------------------------
 
@@ -749,23 +753,46 @@ def _act_rooms(ctx: _Ctx, c: m.ActivityPreferredRooms) -> Found:
         yield from _room_check(ctx, c.activity_id, c.rooms)
 
 
-def _rooms_pref(ctx: _Ctx, c: m._RoomsPreference) -> Found:
+_HOME_ROOMS = (m.TeacherHomeRoom, m.TeacherHomeRooms, m.StudentsSetHomeRoom, m.StudentsSetHomeRooms)
+
+
+def _rooms_pref_applies(c: m._RoomsPreference, a: Activity) -> bool:
     subject = getattr(c, "subject", None)
     tag = getattr(c, "activity_tag", None)
     teacher = getattr(c, "teacher", None)
     students = getattr(c, "students", None)
+    if subject is not None and a.subject != subject:
+        return False
+    if tag is not None and tag not in a.tags:
+        return False
+    if teacher is not None and a.teachers != (teacher,):
+        return False
+    return not (students is not None and a.students != (students,))
+
+
+def _with_preferred_rooms(ctx: _Ctx) -> set[int]:
+    """Activities under a preferred-room constraint (activity, subject, tag): home rooms do not apply to them."""
+    if ctx.preferred_rooms is None:
+        out: set[int] = set()
+        for c in ctx.inst.space_constraints:
+            if not c.active:
+                continue
+            if isinstance(c, (m.ActivityPreferredRoom, m.ActivityPreferredRooms)):
+                out.add(c.activity_id)
+            elif isinstance(c, m._RoomsPreference) and not isinstance(c, _HOME_ROOMS):
+                out.update(aid for aid, a in ctx.active.items() if _rooms_pref_applies(c, a))
+        ctx.preferred_rooms = out
+    return ctx.preferred_rooms
+
+
+def _rooms_pref(ctx: _Ctx, c: m._RoomsPreference) -> Found:
+    """Subject / tag preferred rooms, and home rooms (activities of exactly that teacher or students set,
+    unless a preferred-room constraint covers the activity: FET lets those override home rooms)."""
     rooms = set(c.rooms)
+    skip = _with_preferred_rooms(ctx) if isinstance(c, _HOME_ROOMS) else set()
     for aid in ctx.placed:
-        a = ctx.active[aid]
-        if subject is not None and a.subject != subject:
-            continue
-        if tag is not None and tag not in a.tags:
-            continue
-        if teacher is not None and a.teachers != (teacher,):
-            continue
-        if students is not None and a.students != (students,):
-            continue
-        yield from _room_check(ctx, aid, rooms)
+        if aid not in skip and _rooms_pref_applies(c, ctx.active[aid]):
+            yield from _room_check(ctx, aid, rooms)
 
 
 def _same_room_if_consecutive(ctx: _Ctx, c: m.ActivitiesSameRoomIfConsecutive) -> Found:

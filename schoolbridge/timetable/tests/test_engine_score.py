@@ -243,3 +243,18 @@ def test_preferred_time_slots_count_each_hour_outside() -> None:
     assert score(inst, {1: P(0, 0)}).soft_total == 0
     assert score(inst, {1: P(0, 1)}).soft_total == pytest.approx(0.99)
     assert score(inst, {1: P(1, 1)}).soft_total == pytest.approx(1.98)
+
+
+def test_home_rooms_yield_to_preferred_rooms() -> None:
+    """Home rooms apply to activities of exactly that teacher/set, unless a preferred-room constraint covers them."""
+    home = m.TeacherHomeRoom(weight_percentage=50, teacher="T", rooms=("R",))
+    inst = tiny(home, acts=2)
+    inst.activities[2] = Activity(2, 2, 1, 1, ("T", "U"), "Math", (), ("C",), subgroups=("C1", "C2"))
+    rep = score(inst, {1: P(0, 0, "S"), 2: P(0, 1, "S")})
+    assert [v.activities for v in rep.soft] == [(1,)]  # 2 has two teachers: not a home-room activity
+    covered = tiny(home, m.ActivityPreferredRooms(weight_percentage=10, activity_id=1, rooms=("S",)), acts=1)
+    assert score(covered, {1: P(0, 0, "S")}).n_broken_soft == 0
+    by_subject = tiny(
+        home, m.SubjectPreferredRoom(weight_percentage=99, subject="Math", rooms=("S",)), acts=1
+    )
+    assert score(by_subject, {1: P(0, 0, "S")}).n_broken_soft == 0
