@@ -256,6 +256,59 @@ def add_requirement(
 
 
 @action
+def requirements_from_assignments(
+    actor: Any, version: TimetableVersion | int, lessons_per_week: Any, duration: Any = 1
+) -> list[LessonRequirement]:
+    """One requirement per class and subject taught this term (from the teaching assignments, all its
+    teachers together), each with this many lessons a week; pairs already in the version are skipped."""
+    v = _draft_for_update(actor, version)
+    try:
+        n, d = int(lessons_per_week), int(duration)
+    except (TypeError, ValueError):
+        n = d = 0
+    errors = Errors()
+    if not 1 <= n <= MAX_LESSONS_PER_WEEK:
+        errors.add("lessons_per_week", _("Enter 1 to %(n)d lessons a week.") % {"n": MAX_LESSONS_PER_WEEK})
+    if not 1 <= d <= MAX_DURATION:
+        errors.add("duration", _("A lesson lasts 1 to %(n)d periods.") % {"n": MAX_DURATION})
+    errors.raise_if_any()
+    have = set(LessonRequirement.objects.filter(version=v).values_list("klass_id", "subject_id"))
+    teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for klass_id, subject_id, teacher_id in (
+        TeachingAssignment.objects.filter(
+            term=v.term, school_id=v.school_id, teacher__active=True, klass__year_id=v.term.year_id
+        )
+        .order_by("klass_id", "subject_id", "teacher_id")
+        .values_list("klass_id", "subject_id", "teacher_id")
+    ):
+        if (klass_id, subject_id) not in have:
+            teachers[(klass_id, subject_id)].append(teacher_id)
+    created = []
+    for (klass_id, subject_id), ids in teachers.items():
+        req = LessonRequirement.objects.create(
+            district_id=v.district_id,
+            school_id=v.school_id,
+            version=v,
+            klass_id=klass_id,
+            subject_id=subject_id,
+            lessons_per_week=n,
+            duration=d,
+        )
+        req.teachers.set(ids)
+        Lesson.objects.bulk_create(
+            [
+                Lesson(
+                    district_id=v.district_id, school_id=v.school_id, version=v, requirement=req, duration=d
+                )
+                for _i in range(n)
+            ]
+        )
+        record(actor, "timetable.requirement.add", req, None, {**snapshot(req), "teachers": ids})
+        created.append(req)
+    return created
+
+
+@action
 def delete_requirement(actor: Any, requirement_id: Any) -> None:
     pk = _pk(requirement_id)
     req = LessonRequirement.objects.filter(pk=pk).first() if pk else None

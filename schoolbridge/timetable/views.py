@@ -252,6 +252,19 @@ def school(request: HttpRequest, school_id: int) -> HttpResponse:
 def version(request: HttpRequest, version_id: int) -> HttpResponse:
     v = queries.managed_version(request.user, version_id)
     errors: list[str] = []
+    if request.method == "POST" and request.POST.get("from_assignments"):
+        try:
+            made = actions.requirements_from_assignments(
+                request.user, v, request.POST.get("lessons_per_week"), request.POST.get("duration") or 1
+            )
+        except InvalidInput as exc:
+            messages.error(request, " ".join(_errors(exc)))
+        else:
+            messages.success(
+                request,
+                _("%(n)s classes and subjects added from the teaching assignments.") % {"n": len(made)},
+            )
+        return redirect("timetable:version", v.pk)
     if request.method == "POST":
         if not v.is_draft:
             raise NotFound

@@ -137,3 +137,25 @@ def test_others_cannot_edit(world):
             actions.publish(world.user(name), tt.version)
     with pytest.raises(NotFound):
         actions.create_version(world.user("b_admin"), world.a.school.pk, world.a.term.pk, "x")
+
+
+def test_requirements_from_teaching_assignments(world):
+    sw = world.a
+    admin = world.user("a_admin")
+    version = actions.create_version(admin, sw.school.pk, sw.term.pk, "从任课安排")
+    made = actions.requirements_from_assignments(admin, version, 3)
+    pairs = {
+        (r.klass.name, r.subject.name, tuple(t.person.full_name for t in r.teachers.all())) for r in made
+    }
+    assert pairs == {
+        ("七年级1班", "数学", ("王老师",)),
+        ("七年级1班", "语文", ("李老师",)),
+        ("八年级1班", "数学", ("李老师",)),
+        ("七年级2班", "数学", ("周老师家长",)),
+    }
+    assert Lesson.objects.filter(version=version).count() == 12
+    assert actions.requirements_from_assignments(admin, version, 3) == []
+    with pytest.raises(InvalidInput):
+        actions.requirements_from_assignments(admin, version, 0)
+    with pytest.raises(NotFound):
+        actions.requirements_from_assignments(world.user("b_admin"), version, 3)

@@ -176,3 +176,13 @@ def test_teacher_unavailable_periods_from_the_page(world):
     r = other.post(f"/timetable/v/{tt.version.pk}/teacher/{tt.teacher.pk}/unavailable/", {"off": []})
     assert r.status_code == 404
     assert 'aria-label="Friday period 7" checked' in admin.get(url).content.decode()
+
+
+def test_add_from_teaching_assignments_page(world):
+    sw = world.a
+    admin = client_for(world, "a_admin")
+    version = actions.create_version(world.user("a_admin"), sw.school.pk, sw.term.pk, "v")
+    r = admin.post(f"/timetable/v/{version.pk}/", {"from_assignments": "1", "lessons_per_week": 2})
+    assert r.status_code == 302
+    assert LessonRequirement.objects.filter(version=version).count() == 4
+    assert "4 classes and subjects added" in admin.get(f"/timetable/v/{version.pk}/").content.decode()
