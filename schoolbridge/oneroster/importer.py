@@ -10,7 +10,13 @@ rolls back and nothing from the batch is committed. One audit row is written per
 per record — the batch's counts are in it.
 
 Re-import: each row's fingerprint is kept in SourcedId.row_hash; an unchanged row is skipped, so
-re-importing the same zip reads it and writes (almost) nothing.
+re-importing a zip writes only what changed. When every file is byte for byte the one last imported
+into the district (a digest per file), the rows are not even read. Either way, rows that did not
+change in the files are not re-applied, even if the database was edited since (the files win only
+where they changed).
+
+Big tables (people, enrollments, sourcedIds) are written with plain executemany (fastsql.Inserter),
+the rest through the ORM.
 
 See mapping.py for what each OneRoster entity becomes.
 """
@@ -51,10 +57,12 @@ from schoolbridge.grades.models import Assessment, AssessmentSubject, Score
 
 from . import mapping as m
 from . import spec
+from .fastsql import Inserter, select
 from .models import SourcedId
 from .spec import Collector, OneRosterFileError
 
 BATCH = 5000
+PERSON_COLUMNS = ["family_name", "given_name", "email", "phone", "gender", "birth_date"]
 
 Row = dict[str, str]
 
@@ -96,12 +104,16 @@ def _chunks(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 class Importer:
-    def __init__(self, district: District | None, actor: Any = None, batch: int = BATCH) -> None:
+    def __init__(
+        self, district: District | None, actor: Any = None, batch: int = BATCH, trust_digests: bool = True
+    ) -> None:
+        self.trust_digests = trust_digests
         # None: the district is created (or found by its code) from the zip's district org.
         self.district: District = district  # type: ignore[assignment]
         self.actor = actor
         self.batch = batch
         self.errors = Collector()
+        self.sql = Inserter()
         self.report = Report()
         self.files: set[str] = set()
         # sourcedId → our keys, filled as files are read.
@@ -146,10 +158,15 @@ class Importer:
     def existing(self, kind: str, sids: list[str]) -> dict[str, tuple[str, str]]:
         """sid → (key, row_hash) of the sids already stored for this kind (one query)."""
         out: dict[str, tuple[str, str]] = {}
+        table = SourcedId._meta.db_table
         for i in range(0, len(sids), 2000):
-            for sid, key, h in SourcedId.objects.filter(
-                district=self.district, kind=kind, sourced_id__in=sids[i : i + 2000]
-            ).values_list("sourced_id", "key", "row_hash"):
+            part = sids[i : i + 2000]
+            marks = ", ".join(["%s"] * len(part))
+            for sid, key, h in select(
+                f'SELECT "sourced_id", "key", "row_hash" FROM "{table}" '
+                f'WHERE "district_id" = %s AND "kind" = %s AND "sourced_id" IN ({marks})',
+                [self.district.pk, kind, *part],
+            ):
                 out[sid] = (key, h)
         return out
 
@@ -165,15 +182,12 @@ class Importer:
         """Store (key, sid, hash) rows: insert new keys, update the hash of known ones."""
         if not pairs:
             return
-        objs = [
-            SourcedId(district=self.district, kind=kind, key=k, sourced_id=s, row_hash=h) for k, s, h in pairs
-        ]
-        SourcedId.objects.bulk_create(
-            objs,
-            batch_size=self.batch,
-            update_conflicts=True,
-            unique_fields=["district", "kind", "key"],
-            update_fields=["sourced_id", "row_hash"],
+        self.sql.insert(
+            SourcedId,
+            ["district_id", "kind", "key", "sourced_id", "row_hash"],
+            [(self.district.pk, kind, k, s, h) for k, s, h in pairs],
+            'ON CONFLICT ("district_id", "kind", "key") DO UPDATE SET "sourced_id" = excluded."sourced_id", '
+            '"row_hash" = excluded."row_hash"',
         )
 
     # ------------------------------------------------------------------ entry point
@@ -208,9 +222,34 @@ class Importer:
                 ) from None
         return self.report
 
+    def digests(self) -> dict[str, str]:
+        """A fingerprint of every bulk member's bytes (and of the manifest)."""
+        out = {}
+        for name in sorted(self.files) + ["manifest"]:
+            h = hashlib.blake2b(digest_size=8)
+            with self.archive.open(f"{name}.csv") as member:
+                for block in iter(lambda: member.read(1 << 20), b""):  # noqa: B023
+                    h.update(block)
+            out[name] = h.hexdigest()
+        return out
+
+    def unchanged_since_last_import(self, digests: dict[str, str]) -> bool:
+        """Whether this district's last import had exactly these files, byte for byte. Rows that have
+        not changed are not re-applied anyway (row fingerprints); this skips reading them at all."""
+        stored = dict(
+            SourcedId.objects.filter(district=self.district, kind=m.KIND_FILE).values_list("key", "row_hash")
+        )
+        return stored == digests
+
     def _run(self) -> None:
+        digests = self.digests()
+        self.orgs()
+        self.errors.raise_if_any()
+        if self.trust_digests and self.unchanged_since_last_import(digests):
+            self.report.unchanged["file"] = len(digests)
+            return
+        SourcedId.objects.filter(district=self.district, kind=m.KIND_FILE).delete()
         steps = [
-            self.orgs,
             self.structure,
             self.users,
             self.agents,
@@ -223,6 +262,7 @@ class Importer:
         for step in steps:
             step()
             self.errors.raise_if_any()
+        self.remember(m.KIND_FILE, [(name, name, h) for name, h in digests.items()])
 
     # ------------------------------------------------------------------ orgs
 
@@ -591,10 +631,12 @@ class Importer:
         sids = [row["sourcedId"] for _, row, _ in chunk]
         known = self.existing(m.KIND_PERSON, sids)
         hashes: dict[str, str] = {}
-        new_people: list[tuple[str, Person]] = []
-        changed_people: list[Person] = []
+        new_people: list[tuple[str, tuple[Any, ...]]] = []
+        changed_people: list[tuple[Any, ...]] = []
         todo: list[tuple[int, Row, int | None]] = []
-        existing_people = Person.objects.in_bulk([int(k) for k, _ in known.values()])
+        existing_people = set(
+            Person.objects.filter(pk__in=[int(k) for k, _ in known.values()]).values_list("pk", flat=True)
+        )
         for line, row, values in chunk:
             sid = row["sourcedId"]
             demo = demographics.get(sid)
@@ -606,14 +648,14 @@ class Importer:
                 continue
             gender = m.GENDER_OF_SEX.get(demo[0], "X") if demo else "X"
             birth = spec.parse_date(demo[1]) if demo and demo[1] else None
-            fields = {
-                "family_name": row["familyName"][:60],
-                "given_name": row["givenName"][:60],
-                "email": row["email"][:254],
-                "phone": (row["phone"] or row["sms"])[:20],
-                "gender": gender,
-                "birth_date": birth,
-            }
+            fields = (
+                row["familyName"][:60],
+                row["givenName"][:60],
+                row["email"][:254],
+                (row["phone"] or row["sms"])[:20],
+                gender,
+                birth,
+            )
             for _l, r, _v in user_roles:
                 if r["role"] == "student" and not row["identifier"]:
                     self.errors.add(
@@ -629,37 +671,34 @@ class Importer:
                             row["identifier"],
                             f"student number already used on line {first}",
                         )
+            if sid in known and int(known[sid][0]) not in existing_people:
+                known.pop(sid)
             if sid in known:
-                person = existing_people.get(int(known[sid][0]))
-                if person is None:
-                    known.pop(sid)
-            if sid in known:
-                person = existing_people[int(known[sid][0])]
+                pk = int(known[sid][0])
+                self.people[sid] = pk
                 if known[sid][1] == h:
-                    self.people[sid] = person.pk
                     self.report.unchanged["user"] += 1
-                    todo.append((line, row, person.pk))
+                    todo.append((line, row, pk))
                     continue
-                for k, v in fields.items():
-                    setattr(person, k, v)
-                changed_people.append(person)
-                self.people[sid] = person.pk
+                changed_people.append((*fields, pk))
             else:
-                person = Person(district=self.district, **fields)
-                new_people.append((sid, person))
+                new_people.append((sid, fields))
             self.changed_users.add(sid)
             todo.append((line, row, None))
         if self.errors:
             return
         if new_people:
-            Person.objects.bulk_create([p for _, p in new_people], batch_size=self.batch)
-            for sid, p in new_people:
-                self.people[sid] = p.pk
+            ids = self.sql.ids(Person, len(new_people))
+            self.sql.insert(
+                Person,
+                ["id", "district_id", *PERSON_COLUMNS],
+                [(pk, self.district.pk, *f) for pk, (_sid, f) in zip(ids, new_people, strict=True)],
+            )
+            for pk, (sid, _f) in zip(ids, new_people, strict=True):
+                self.people[sid] = pk
             self.report.created["user"] += len(new_people)
         if changed_people:
-            Person.objects.bulk_update(
-                changed_people, ["family_name", "given_name", "email", "phone", "gender", "birth_date"]
-            )
+            self.sql.update(Person, PERSON_COLUMNS, changed_people)
             self.report.updated["user"] += len(changed_people)
         person_ids = [self.people[row["sourcedId"]] for _, row, _ in todo]
         for pk, person_id, school in Student.objects.filter(person_id__in=person_ids).values_list(
@@ -673,10 +712,10 @@ class Importer:
         for pk, person_id in Guardian.objects.filter(person_id__in=person_ids).values_list("pk", "person_id"):
             self.guardian_of[person_id] = pk
 
-        new_students: list[Student] = []
-        new_staff: list[Staff] = []
-        new_guardians: list[Guardian] = []
-        changed_students: list[Student] = []
+        new_students: list[tuple[Any, ...]] = []  # (school, person, number, status, begin, end)
+        new_staff: list[tuple[Any, ...]] = []  # (school, person, number, active)
+        new_guardians: list[int] = []  # person
+        changed_students: list[tuple[Any, ...]] = []
         for _line, row, unchanged in todo:
             sid = row["sourcedId"]
             person_id = self.people[sid]
@@ -690,27 +729,12 @@ class Importer:
                     status = Student.Status.ENROLLED if enabled else Student.Status.WITHDRAWN
                     current = self.student_of.get(person_id)
                     if current is None:
-                        new_students.append(
-                            Student(
-                                district=self.district,
-                                school_id=school,
-                                person_id=person_id,
-                                student_number=row["identifier"][:40],
-                                status=status,
-                                enrolled_on=begin,
-                                left_on=end,
-                            )
-                        )
+                        self.student_of[person_id] = (-1, school)
+                        new_students.append((school, person_id, row["identifier"][:40], status, begin, end))
                     elif unchanged is None:
-                        st = Student(
-                            pk=current[0],
-                            school_id=school,
-                            student_number=row["identifier"][:40],
-                            status=status,
-                            enrolled_on=begin,
-                            left_on=end,
+                        changed_students.append(
+                            (school, row["identifier"][:40], status, begin, end, current[0])
                         )
-                        changed_students.append(st)
                 elif role in m.STAFF_ROLES or role.startswith("ext:"):
                     if r["orgSourcedId"] not in self.schools:
                         self.report.warnings.append(
@@ -720,38 +744,57 @@ class Importer:
                     school = self.schools[r["orgSourcedId"]]
                     if (person_id, school) not in self.staff_of:
                         self.staff_of[(person_id, school)] = -1
-                        new_staff.append(
-                            Staff(
-                                district=self.district,
-                                school_id=school,
-                                person_id=person_id,
-                                staff_number=(row["identifier"] or sid)[:40],
-                                active=enabled,
-                            )
-                        )
+                        new_staff.append((school, person_id, (row["identifier"] or sid)[:40], enabled))
                 elif role in m.GUARDIAN_ROLES:
                     if person_id not in self.guardian_of:
                         self.guardian_of[person_id] = -1
-                        new_guardians.append(Guardian(district=self.district, person_id=person_id))
+                        new_guardians.append(person_id)
                     self.guardian_role[person_id] = role
         if new_students:
-            Student.objects.bulk_create(new_students, batch_size=self.batch)
-            for st in new_students:
-                self.student_of[st.person_id] = (st.pk, st.school_id)
+            ids = self.sql.ids(Student, len(new_students))
+            self.sql.insert(
+                Student,
+                [
+                    "id",
+                    "district_id",
+                    "school_id",
+                    "person_id",
+                    "student_number",
+                    "status",
+                    "enrolled_on",
+                    "left_on",
+                    "national_student_id",
+                    "national_id",
+                    "health_notes",
+                ],
+                [(pk, self.district.pk, *st, "", "", "") for pk, st in zip(ids, new_students, strict=True)],
+            )
+            for pk, st in zip(ids, new_students, strict=True):
+                self.student_of[st[1]] = (pk, st[0])
             self.report.created["student"] += len(new_students)
         if changed_students:
-            Student.objects.bulk_update(
-                changed_students, ["school_id", "student_number", "status", "enrolled_on", "left_on"]
+            self.sql.update(
+                Student, ["school_id", "student_number", "status", "enrolled_on", "left_on"], changed_students
             )
         if new_staff:
-            Staff.objects.bulk_create(new_staff, batch_size=self.batch)
-            for sf in new_staff:
-                self.staff_of[(sf.person_id, sf.school_id)] = sf.pk
+            ids = self.sql.ids(Staff, len(new_staff))
+            self.sql.insert(
+                Staff,
+                ["id", "district_id", "school_id", "person_id", "staff_number", "active", "title"],
+                [(pk, self.district.pk, *sf, "") for pk, sf in zip(ids, new_staff, strict=True)],
+            )
+            for pk, sf in zip(ids, new_staff, strict=True):
+                self.staff_of[(sf[1], sf[0])] = pk
             self.report.created["staff"] += len(new_staff)
         if new_guardians:
-            Guardian.objects.bulk_create(new_guardians, batch_size=self.batch)
-            for g in new_guardians:
-                self.guardian_of[g.person_id] = g.pk
+            ids = self.sql.ids(Guardian, len(new_guardians))
+            self.sql.insert(
+                Guardian,
+                ["id", "district_id", "person_id"],
+                [(pk, self.district.pk, person) for pk, person in zip(ids, new_guardians, strict=True)],
+            )
+            for pk, person in zip(ids, new_guardians, strict=True):
+                self.guardian_of[person] = pk
             self.report.created["guardian"] += len(new_guardians)
         self.remember(
             m.KIND_PERSON,
@@ -790,6 +833,7 @@ class Importer:
         if not self.changed_users:
             return
         genders: dict[int, str] = {}
+        before = Guardianship.objects.filter(district=self.district).count()
         for chunk in _chunks(self.rows("users"), self.batch):
             pairs: list[tuple[int, int, int]] = []  # (line, student person, guardian person)
             for line, row, _ in chunk:
@@ -818,19 +862,37 @@ class Importer:
             missing = [g for _, _, g in pairs if g not in genders]
             genders.update(Person.objects.filter(pk__in=missing).values_list("pk", "gender"))
             links = [
-                Guardianship(
-                    district=self.district,
-                    school_id=self.student_of[s][1],
-                    student_id=self.student_of[s][0],
-                    guardian_id=self.guardian_of[g],
-                    relationship=m.relationship_of(
-                        self.guardian_role.get(g, "guardian"), genders.get(g, "X")
-                    ),
+                (
+                    self.district.pk,
+                    self.student_of[s][1],
+                    self.student_of[s][0],
+                    self.guardian_of[g],
+                    m.relationship_of(self.guardian_role.get(g, "guardian"), genders.get(g, "X")),
+                    False,
+                    True,
+                    True,
+                    True,
                 )
                 for _, s, g in pairs
             ]
-            Guardianship.objects.bulk_create(links, batch_size=self.batch, ignore_conflicts=True)
-            self.report.created["guardianship"] += len(links)
+            self.sql.insert(
+                Guardianship,
+                [
+                    "district_id",
+                    "school_id",
+                    "student_id",
+                    "guardian_id",
+                    "relationship",
+                    "is_primary",
+                    "may_pickup",
+                    "may_see_records",
+                    "receives_notices",
+                ],
+                links,
+                "ON CONFLICT DO NOTHING",
+            )
+        after = Guardianship.objects.filter(district=self.district).count()
+        self.report.created["guardianship"] += after - before
 
     # ------------------------------------------------------------------ enrollments
 
@@ -865,8 +927,8 @@ class Importer:
         open_seen: dict[int, int] = {}
         for chunk in _chunks(self._enrollment_rows(homeroom=True), self.batch):
             known = self.existing(m.KIND_ENROLLMENT, [row["sourcedId"] for _, row, _ in chunk])
-            new: list[tuple[str, str, Enrollment]] = []
-            changed: list[tuple[str, str, Enrollment]] = []
+            new: list[tuple[str, str, tuple[Any, ...], int]] = []
+            changed: list[tuple[str, str, tuple[Any, ...], int]] = []
             for line, row, values in chunk:
                 klass, school = self.homerooms[row["classSourcedId"]]
                 person = self._check_refs(line, row, school)
@@ -927,36 +989,34 @@ class Importer:
                     self.report.unchanged["enrollment"] += 1
                     continue
                 begin = spec.parse_date(row["beginDate"]) if row["beginDate"] else timezone.localdate()
-                e = Enrollment(
-                    district=self.district,
-                    school_id=school,
-                    student_id=student[0],
-                    klass_id=klass,
-                    start_date=begin,
-                    end_date=end,
-                )
+                e = (school, student[0], klass, begin, end)
                 if sid in known:
-                    e.pk = int(known[sid][0])
-                    changed.append((sid, h, e))
+                    changed.append((sid, h, e, int(known[sid][0])))
                 else:
-                    new.append((sid, h, e))
+                    new.append((sid, h, e, 0))
             if self.errors:
                 return
             if changed:
-                Enrollment.objects.bulk_update(
-                    [e for _, _, e in changed], ["student_id", "klass_id", "start_date", "end_date"]
+                self.sql.update(
+                    Enrollment,
+                    ["school_id", "student_id", "klass_id", "start_date", "end_date"],
+                    [(*e, pk) for _, _, e, pk in changed],
                 )
                 self.report.updated["enrollment"] += len(changed)
             if new:
-                Enrollment.objects.bulk_create([e for _, _, e in new], batch_size=self.batch)
+                ids = self.sql.ids(Enrollment, len(new))
+                new = [(sid, h, e, pk) for (sid, h, e, _), pk in zip(new, ids, strict=True)]
+                self.sql.insert(
+                    Enrollment,
+                    ["id", "district_id", "school_id", "student_id", "klass_id", "start_date", "end_date"],
+                    [(pk, self.district.pk, *e) for _, _, e, pk in new],
+                )
                 self.report.created["enrollment"] += len(new)
-            touched = [e for _, _, e in new + changed]
-            self.remember(m.KIND_ENROLLMENT, [(str(e.pk), sid, h) for sid, h, e in new + changed])
-            current = [
-                Student(pk=e.student_id, current_class_id=e.klass_id) for e in touched if e.end_date is None
-            ]
-            if current:
-                Student.objects.bulk_update(current, ["current_class_id"])
+            touched = new + changed
+            self.remember(m.KIND_ENROLLMENT, [(str(pk), sid, h) for sid, h, _, pk in touched])
+            self.sql.update(
+                Student, ["current_class_id"], [(e[2], e[1]) for _, _, e, _ in touched if e[4] is None]
+            )
         changed_heads = []
         for klass, (staff, _sid) in heads.items():
             changed_heads.append(Class(pk=klass, head_teacher_id=staff))
@@ -1222,5 +1282,7 @@ def score_time(date: str) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
 
 
-def import_zip(district: District | None, source: Any, actor: Any = None, batch: int = BATCH) -> Report:
-    return Importer(district, actor, batch).run(source)
+def import_zip(
+    district: District | None, source: Any, actor: Any = None, batch: int = BATCH, trust_digests: bool = True
+) -> Report:
+    return Importer(district, actor, batch, trust_digests).run(source)

@@ -62,6 +62,7 @@ KIND_ROLE = "role"  # key: "student:<pk>", "staff:<pk>", "guardian:<pk>"
 KIND_CATEGORY = "category"  # key: Assessment.Kind value
 KIND_LINEITEM = "lineitem"  # key: "<assessment subject>:<class>"
 KIND_RESULT = "result"  # key: Score pk
+KIND_FILE = "file"  # key: CSV file name; row_hash: digest of its bytes at the last import
 
 CATEGORY_TITLES = {
     "monthly": "Monthly exam",

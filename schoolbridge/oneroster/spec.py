@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import re
 import zipfile
@@ -279,15 +280,30 @@ def split_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(value: str) -> datetime.date:
     if not DATE_RE.match(value):
         raise ValueError("not a date in the form YYYY-MM-DD")
-    return datetime.date.fromisoformat(value)
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a calendar date") from None
+
+
+@functools.cache
+def _plan(file: str) -> tuple[list[str], list[tuple[str, tuple[str, ...], bool]], list[str], tuple[str, ...]]:
+    """The columns of a file that need checking: required, enumerated, grade lists, dates."""
+    header = HEADERS[file]
+    required = [c for c in header if c in REQUIRED.get(file, ())]
+    enums = [(c, ENUMS[f"{file}.{c}"], f"{file}.{c}" in EXTENSIBLE) for c in header if f"{file}.{c}" in ENUMS]
+    grades = [c for c in header if (file, c) in GRADE_FIELDS]
+    return required, enums, grades, DATES.get(file, ())
 
 
 def check_row(file: str, line: int, row: dict[str, str], errors: Collector) -> bool:
     """Checks one row's required fields, enumerations, dates and lists. True when the row is clean."""
     before = len(errors.errors)
+    required, enums, grades, dates = _plan(file)
     if not row.get("sourcedId"):
         errors.add(file, line, "sourcedId", "", "sourcedId is required")
     status = row.get("status", "")
@@ -302,28 +318,25 @@ def check_row(file: str, line: int, row: dict[str, str], errors: Collector) -> b
             modified,
             "is not an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS.sssZ)",
         )
-    for column in REQUIRED.get(file, ()):
-        if not row.get(column):
+    for column in required:
+        if not row[column]:
             errors.add(file, line, column, "", "is required")
-    for column, value in row.items():
-        if not value:
-            continue
-        enum = ENUMS.get(f"{file}.{column}")
-        extended = f"{file}.{column}" in EXTENSIBLE and value.startswith("ext:")
-        if enum is not None and value not in enum and not extended:
+    for column, enum, extensible in enums:
+        value = row[column]
+        if value and value not in enum and not (extensible and value.startswith("ext:")):
             errors.add(file, line, column, value, f"is not one of {', '.join(enum)}")
-        if (file, column) in GRADE_FIELDS:
-            for grade in split_list(value):
-                if grade not in GRADES:
-                    errors.add(file, line, column, grade, "is not a CEDS grade level (KG, 01–13, …)")
-    for column in DATES.get(file, ()):
-        value = row.get(column, "")
+    for column in grades:
+        for grade in split_list(row[column]):
+            if grade not in GRADES:
+                errors.add(file, line, column, grade, "is not a CEDS grade level (KG, 01–13, …)")
+    for column in dates:
+        value = row[column]
         if value:
             try:
                 parse_date(value)
             except ValueError as exc:
                 errors.add(file, line, column, value, str(exc))
-    if file == "academicSessions" and row.get("schoolYear") and not YEAR_RE.match(row["schoolYear"]):
+    if file == "academicSessions" and row["schoolYear"] and not YEAR_RE.match(row["schoolYear"]):
         errors.add(file, line, "schoolYear", row["schoolYear"], "is not a four-digit year")
     return len(errors.errors) == before
 

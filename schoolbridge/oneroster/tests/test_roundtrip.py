@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 from typing import Any
 
@@ -135,13 +136,36 @@ def test_reimport_of_unchanged_zip_writes_nothing_new(world: Any) -> None:
     empty = District.objects.create(name="新区", code="NEW")
     import_zip(empty, data)
     before = Enrollment.objects.filter(district=empty).count(), Student.objects.filter(district=empty).count()
-    report = import_zip(empty, data)
-    assert report.created.get("user", 0) == 0
-    assert report.unchanged["user"] > 0
-    assert report.created.get("enrollment", 0) == 0
+    same_files = import_zip(empty, data)
+    assert same_files.unchanged["file"] == 12  # eleven data files and the manifest, by digest
+    assert not same_files.created.get("user")
+    rows = import_zip(empty, data, trust_digests=False)  # the row-by-row path
+    assert rows.created.get("user", 0) == 0
+    assert rows.unchanged["user"] == 33
+    assert rows.created.get("enrollment", 0) == 0
+    assert rows.unchanged["enrollment"] > 18
     after = Enrollment.objects.filter(district=empty).count(), Student.objects.filter(district=empty).count()
     assert before == after
     again = read_zip_files(export_zip(empty))
     original = read_zip_files(data)
     assert again.pop("orgs.csv") != original.pop("orgs.csv")  # the district itself is another one
     assert again == original
+
+
+def test_changed_row_is_applied_on_reimport(world: Any) -> None:
+    data = export_zip(world.district)
+    empty = District.objects.create(name="新区", code="NEW")
+    import_zip(empty, data)
+    files = read_zip_files(data)
+    users = files["users.csv"].decode()
+    student = world.a.students["g7c1"][0]
+    files["users.csv"] = users.replace(f",{student.person.given_name},", ",改名,").encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    report = import_zip(empty, buf.getvalue())
+    assert report.updated["user"] == 1
+    assert (
+        Student.objects.get(district=empty, student_number=student.student_number).person.given_name == "改名"
+    )
