@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -63,12 +64,17 @@ class Ids:
         wanted = [str(k) for k in keys]
         known = self.maps.setdefault(kind, {})
         self.partial.add(kind)
-        for i in range(0, len(wanted), 2000):
-            known.update(
-                SourcedId.objects.filter(
-                    district=self.district, kind=kind, key__in=wanted[i : i + 2000]
-                ).values_list("key", "sourced_id")
-            )
+        table = SourcedId._meta.db_table
+        with connection.cursor() as cursor:
+            for i in range(0, len(wanted), 2000):
+                part = wanted[i : i + 2000]
+                marks = ", ".join(["%s"] * len(part))
+                cursor.execute(
+                    f'SELECT "key", "sourced_id" FROM "{table}" WHERE "district_id" = %s AND "kind" = %s '
+                    f'AND "key" IN ({marks})',
+                    [self.district.pk, kind, *part],
+                )
+                known.update(cursor.fetchall())
 
     def of(self, kind: str) -> dict[str, str]:
         if kind not in self.maps:
