@@ -380,16 +380,22 @@ def _panel(
             "day_label": DAY_LABELS[a.day],
             "period": a.period,
             "room": a.room_ids[0],
-            "room_label": str(rooms[a.room_ids[0]]) if a.room_ids[0] else "",
-            "other_rooms": [rooms[r] for r in a.room_ids[1:4] if r],
+            # Named only when the lesson's own room is taken then and another one is free.
+            "room_label": str(rooms[a.room_ids[0]])
+            if a.room_ids[0] and a.room_ids[0] != lesson.room_id
+            else "",
         }
         for a in alts
     ]
+    by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for o in options:
+        by_day[o["day"]].append(o)
     periods = sorted({n for d in week.days.values() for n in d})
     ctx = {
         "version": v,
         "lesson": lesson,
         "options": options,
+        "options_by_day": [(DAY_LABELS[d], by_day[d]) for d in sorted(by_day)],
         "days": [(d, DAY_LABELS[d]) for d in sorted(week.days)],
         "periods": periods,
         "rooms": list(rooms.values()),
