@@ -386,3 +386,19 @@ def staff_names(ids: Iterable[int]) -> dict[int, str]:
 
 def class_filter(klass: Class) -> Q:
     return Q(requirement__klass=klass)
+
+
+def upcoming_covers(
+    since: datetime.date, substitute_id: int | None = None, class_id: int | None = None, limit: int = 20
+) -> list[Substitution]:
+    """Confirmed cover from `since` on: the lessons a teacher covers, or a class's covered lessons."""
+    qs = Substitution.objects.filter(status=Substitution.Status.CONFIRMED, date__gte=since)
+    if substitute_id is not None:
+        qs = qs.filter(substitute_id=substitute_id)
+    if class_id is not None:
+        qs = qs.filter(lesson__requirement__klass_id=class_id)
+    return list(
+        qs.select_related(
+            "lesson__requirement__klass", "lesson__requirement__subject", "lesson__room", "substitute__person"
+        ).order_by("date", "lesson__period", "pk")[:limit]
+    )

@@ -126,9 +126,11 @@ def class_timetable(request: HttpRequest, class_id: int) -> HttpResponse:
     klass = queries.viewable_class(request.user, class_id)
     version, editable = _version_for(request, klass.school_id)
     lessons = [x for x in queries.lessons_of(version) if x.requirement.klass_id == klass.pk]
-    extra = {"feed_kind": "class", "feed_object": klass.pk, "klass": klass}
+    extra: dict[str, Any] = {"feed_kind": "class", "feed_object": klass.pk, "klass": klass}
     if editable:
         extra["rooms"] = queries.school_rooms(version.school_id)
+    elif version.status == TimetableVersion.Status.PUBLISHED:
+        extra["covers"] = queries.upcoming_covers(timezone.localdate(), class_id=klass.pk)
     return _render_grid(request, version, lessons, klass.name, "teacher", editable, extra)
 
 
@@ -161,6 +163,8 @@ def teacher_timetable(request: HttpRequest, staff_id: int) -> HttpResponse:
             for n in numbers
         ]
         extra["unavailable"] = {"staff": staff, "rows": rows}
+    elif version.status == TimetableVersion.Status.PUBLISHED:
+        extra["covers"] = queries.upcoming_covers(timezone.localdate(), substitute_id=staff.pk)
     return _render_grid(request, version, lessons, staff.person.full_name, "class", editable, extra)
 
 
@@ -198,7 +202,11 @@ def student_timetable(request: HttpRequest, student_id: int) -> HttpResponse:
         raise NotFound
     version = _published_or_404(student.school_id)
     lessons = [x for x in queries.lessons_of(version) if x.requirement.klass_id == student.current_class_id]
-    extra = {"feed_kind": "student", "feed_object": student.pk}
+    extra = {
+        "feed_kind": "student",
+        "feed_object": student.pk,
+        "covers": queries.upcoming_covers(timezone.localdate(), class_id=student.current_class_id),
+    }
     return _render_grid(request, version, lessons, student.person.full_name, "teacher", False, extra)
 
 

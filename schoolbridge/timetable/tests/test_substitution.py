@@ -160,6 +160,17 @@ def test_cover_page(world, django_capture_on_commit_callbacks):
     assert r.status_code == 302
     chinese.refresh_from_db()
     assert chinese.substitute == director
+    # The substitute sees it on their timetable page, the families on the class's.
+    for name, url in (
+        ("a_director", f"/timetable/teacher/{director.pk}/"),
+        ("a_parent", f"/timetable/class/{world.a.g7c1.pk}/"),
+        ("a_parent", f"/timetable/student/{world.a.students['g7c1'][0].pk}/"),
+    ):
+        viewer = Client()
+        viewer.cookies["sb_lang"] = "en"
+        login_verified(viewer, world.user(name))
+        page = viewer.get(url).content.decode()
+        assert "Cover lessons" in page and "taught by 孙年级主任" in page, (name, url)
     other = Client()
     login_verified(other, world.user("b_admin"))
     assert other.get(url).status_code == 404
