@@ -1,0 +1,1303 @@
+"""The CP-SAT timetabling solver.
+
+Pure Python on OR-Tools, no Django. Two layers:
+
+* :class:`Compiled` — the problem in solver terms: slots are ``day * n_hours + hour``, every activity has
+  the list of start slots it may take (hard time constraints, breaks and not-available times already
+  applied), its teachers, subgroups and candidate rooms, plus the constraints that link activities or
+  limit a teacher's or subgroup's day. :func:`compile_instance` builds it from the engine's model.
+* :class:`TimetableSolver` — builds one CP-SAT model (a boolean per activity and start slot, at most one
+  lesson per teacher / subgroup / room and slot, rooms with several candidates as optional intervals
+  under a no-overlap per room) and solves it in two phases: first the hard constraints only, stopping
+  at the first complete timetable; then the soft penalty (FET's weights) is minimised from that
+  timetable as a hint until the time limit. Progress goes to a callback; :meth:`TimetableSolver.cancel`
+  stops the search and keeps the best timetable found so far.
+
+Penalties are integers in units of 1/10000 of a FET conflict (weight 95 % → 9500), so that
+``penalty / 10000`` is directly comparable with FET's "total soft conflicts".
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from . import model as mdl
+
+SCALE = 10000  # objective units per FET conflict
+
+
+def weight_units(weight_percentage: float) -> int:
+    """FET's conflict contribution of one violation of a constraint with this weight, in solver units."""
+    return int(round(weight_percentage * SCALE / 100))
+
+
+@dataclass
+class CAct:
+    """One activity in solver terms."""
+
+    id: int
+    duration: int
+    teachers: tuple[int, ...]
+    subgroups: tuple[int, ...]
+    starts: list[int]  # allowed start slots (day * n_hours + hour)
+    rooms: tuple[int, ...] | None = None  # candidate rooms; None = needs no room
+    label: str = ""
+
+
+@dataclass
+class ResLimit:
+    """A limit on one teacher's or subgroup's week.
+
+    kind: "teacher" | "subgroup"; what: max_days, interval_max_days (extra = (start_hour, end_hour)),
+    max_hours_daily, max_hours_cont, min_hours_daily (extra = allow_empty_days), max_gaps_week,
+    max_gaps_day, early (max beginnings at the second hour).
+    """
+
+    kind: str
+    index: int
+    what: str
+    value: int
+    weight: float = 100.0
+    extra: Any = None
+
+
+@dataclass
+class Compiled:
+    n_days: int
+    n_hours: int
+    day_names: list[str]
+    hour_names: list[str]
+    teacher_names: list[str]
+    subgroup_names: list[str]
+    room_names: list[str]
+    acts: list[CAct]
+    teacher_off: list[set[int]] = field(default_factory=list)  # not available (hard) + breaks
+    subgroup_off: list[set[int]] = field(default_factory=list)
+    room_off: list[set[int]] = field(default_factory=list)
+    break_slots: set[int] = field(default_factory=set)
+    same_start: list[list[int]] = field(default_factory=list)  # activity indices
+    same_day: list[list[int]] = field(default_factory=list)
+    same_hour: list[list[int]] = field(default_factory=list)
+    not_overlapping: list[list[int]] = field(default_factory=list)
+    # (activity indices, min days, consecutive if same day, weight)
+    min_days: list[tuple[list[int], int, bool, float]] = field(default_factory=list)
+    # (activity index, {start slot: violations counted when the activity starts there}, weight < 100)
+    soft_starts: list[tuple[int, dict[int, int], float]] = field(default_factory=list)
+    consecutive: list[tuple[int, int]] = field(default_factory=list)  # second right after first
+    grouped: list[tuple[int, int]] = field(default_factory=list)  # adjacent, either order
+    ordered: list[tuple[int, int]] = field(default_factory=list)  # second after first ends
+    ends_day: list[int] = field(default_factory=list)  # last of the day for its subgroups
+    min_gaps: list[tuple[list[int], int]] = field(default_factory=list)  # same day: >= n hours between
+    max_days_between: list[tuple[list[int], int]] = field(default_factory=list)
+    # (kind, index, slots, weight < 100): a soft not-available time, one violation per busy slot
+    soft_off: list[tuple[str, int, set[int], float]] = field(default_factory=list)
+    limits: list[ResLimit] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # constraint types not modelled (with weight)
+
+    def slot_name(self, slot: int) -> str:
+        return f"{self.day_names[slot // self.n_hours]} {self.hour_names[slot % self.n_hours]}"
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class Progress:
+    """What the progress callback receives after every improving timetable (and at phase changes)."""
+
+    elapsed: float
+    phase: str  # "first" (looking for a complete timetable) or "improve"
+    penalty: float | None  # FET conflicts of the best timetable so far (None before one is known)
+    solutions: int
+    hard: int | None = None  # hard violations (gap limits) still to repair; 0 once complete
+
+
+@dataclass
+class SolveResult:
+    status: str  # "optimal", "feasible", "infeasible", "unknown" (nothing found in time), "precheck"
+    assignment: mdl.Solution | None  # activity id -> (day, hour, room)
+    penalty: float | None  # our objective, FET conflicts
+    time_to_first: float | None
+    time_to_best: float | None
+    elapsed: float
+    problems: list[str] = field(default_factory=list)  # plain-words reasons when it cannot be timetabled
+    cancelled: bool = False
+    history: list[tuple[float, float | None]] = field(default_factory=list)  # (seconds, penalty)
+    unsupported: list[str] = field(default_factory=list)
+    partial: mdl.Solution | None = None  # when nothing complete was found: the best timetable so far
+    iterations: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.assignment is not None
+
+
+# ------------------------------------------------------------------------------------------- pre-checks
+
+
+def precheck(c: Compiled) -> list[str]:
+    """Cheap counting checks; each message says in plain words why no timetable can exist."""
+    problems: list[str] = []
+    H, D = c.n_hours, c.n_days
+    for a in c.acts:
+        if not a.starts:
+            problems.append(
+                f"Activity {a.id} ({a.label}): no allowed starting time is left "
+                "(preferred times, breaks and not-available times exclude every slot)"
+            )
+        if a.rooms is not None and not a.rooms:
+            problems.append(
+                f"Activity {a.id} ({a.label}): no room satisfies its room constraints and capacity"
+            )
+
+    def count(kind: str, idx: int, name: str, acts: list[CAct], off: set[int]) -> None:
+        need = sum(a.duration for a in acts)
+        avail = D * H - len(off)
+        lims = [lim for lim in c.limits if lim.kind == kind and lim.index == idx and lim.weight >= 100]
+        per_day = H
+        for lim in lims:
+            if lim.what == "max_hours_daily":
+                per_day = min(per_day, lim.value)
+        days = D
+        for lim in lims:
+            if lim.what == "max_days":
+                days = min(days, lim.value)
+        day_avail = sorted((H - sum(1 for h in range(H) if d * H + h in off) for d in range(D)), reverse=True)
+        cap = sum(min(per_day, x) for x in day_avail[:days])
+        label = {"teacher": "Teacher", "subgroup": "Students", "room": "Room"}[kind]
+        if need > avail:
+            problems.append(f"{label} {name}: {need} lessons required, only {avail} periods available")
+        elif need > cap:
+            problems.append(
+                f"{label} {name}: {need} lessons required, only {cap} periods available "
+                f"within the limits of hours per day and days per week"
+            )
+        for lim in lims:
+            if lim.what == "min_hours_daily" and not lim.extra and need < lim.value * D:
+                problems.append(
+                    f"{label} {name}: at least {lim.value} hours every day need {lim.value * D} lessons, "
+                    f"only {need} are required"
+                )
+
+    by_teacher: list[list[CAct]] = [[] for _ in c.teacher_names]
+    by_sub: list[list[CAct]] = [[] for _ in c.subgroup_names]
+    by_room: list[list[CAct]] = [[] for _ in c.room_names]
+    for a in c.acts:
+        for t in a.teachers:
+            by_teacher[t].append(a)
+        for s in a.subgroups:
+            by_sub[s].append(a)
+        if a.rooms is not None and len(a.rooms) == 1:
+            by_room[a.rooms[0]].append(a)
+    for t, acts in enumerate(by_teacher):
+        count("teacher", t, c.teacher_names[t], acts, c.teacher_off[t] if c.teacher_off else set())
+    for s, acts in enumerate(by_sub):
+        if acts:
+            count("subgroup", s, c.subgroup_names[s], acts, c.subgroup_off[s] if c.subgroup_off else set())
+    for r, acts in enumerate(by_room):
+        if acts:
+            count("room", r, c.room_names[r], acts, c.room_off[r] if c.room_off else set())
+    for group, k, _consec, w in c.min_days:
+        if w >= 100 and k >= 1:
+            # at most one activity of the group in any window of k consecutive days
+            windows = (D + k - 1) // k
+            if len(group) > windows:
+                ids = ", ".join(str(c.acts[i].id) for i in group)
+                problems.append(
+                    f"Activities {ids}: {len(group)} activities must be at least {k} day(s) apart, "
+                    f"but the week has only {D} days"
+                )
+    for group in c.same_start:
+        common = set(c.acts[group[0]].starts)
+        for i in group[1:]:
+            common &= set(c.acts[i].starts)
+        if not common:
+            ids = ", ".join(str(c.acts[i].id) for i in group)
+            problems.append(
+                f"Activities {ids} must start together but have no allowed starting time in common"
+            )
+    return problems
+
+
+# ----------------------------------------------------------------------------------------------- model
+
+
+class _Model:
+    """The CP-SAT model of a Compiled problem."""
+
+    def __init__(self, c: Compiled, relax: bool = True) -> None:
+        self.c = c
+        self.relax = relax
+        self.slacks: list[Any] = []
+        self.slack_owner: list[tuple[str, int]] = []  # the teacher / subgroup each slack belongs to
+        self._owner: tuple[str, int] = ("", -1)
+        self.m = cp_model.CpModel()
+        self.penalties: list[tuple[int, Any]] = []  # (units, expression/literal)
+        H = c.n_hours
+        m = self.m
+        self.x: list[dict[int, Any]] = []
+        self.cover: list[dict[int, list[Any]]] = []
+        for i, a in enumerate(c.acts):
+            xs = {s: m.new_bool_var(f"x{i}_{s}") for s in a.starts}
+            m.add_exactly_one(xs.values())
+            self.x.append(xs)
+            cov: dict[int, list[Any]] = {}
+            for s, lit in xs.items():
+                for k in range(a.duration):
+                    cov.setdefault(s + k, []).append(lit)
+            self.cover.append(cov)
+        self.onday_cache: dict[tuple[int, int], Any] = {}
+        # resources: teachers, subgroups (deduplicated), single-candidate rooms
+        self.res_acts: dict[tuple[str, int], list[int]] = {}
+        for i, a in enumerate(c.acts):
+            for t in a.teachers:
+                self.res_acts.setdefault(("teacher", t), []).append(i)
+            for s in a.subgroups:
+                self.res_acts.setdefault(("subgroup", s), []).append(i)
+            if a.rooms is not None and len(a.rooms) == 1:
+                self.res_acts.setdefault(("room", a.rooms[0]), []).append(i)
+        self.busy_cache: dict[tuple[frozenset[int], int], Any] = {}
+        seen: set[frozenset[int]] = set()
+        for _key, acts in self.res_acts.items():
+            fs = frozenset(acts)
+            if fs in seen:
+                continue
+            seen.add(fs)
+            slot_lits = [[lit for i in acts for lit in self.cover[i].get(t, ())] for t in range(c.n_days * H)]
+            usable = sum(1 for lits in slot_lits if lits)
+            full = sum(c.acts[i].duration for i in acts) >= usable  # every usable slot is taken
+            for lits in slot_lits:
+                if full and lits:
+                    m.add_exactly_one(lits)
+                elif len(lits) > 1:
+                    m.add_at_most_one(lits)
+        self._rooms()
+        self._links()
+        self._min_days()
+        # "no gaps" and "begin at the first hour" together: each day is a block from the first hour on
+        hard0 = {(lim.kind, lim.index, lim.what) for lim in c.limits if lim.weight >= 100 and lim.value == 0}
+        self.blocks = {
+            (kind, index)
+            for kind, index, what in hard0
+            if what == "max_gaps_week" and (kind, index, "early") in hard0
+        }
+        for lim in c.limits:
+            self._limit(lim)
+        for i, counts, w in c.soft_starts:
+            bad = [counts[s] * lit for s, lit in self.x[i].items() if counts.get(s, 0)]
+            if bad and w > 0:
+                self.penalties.append((weight_units(w), sum(bad)))
+        for kind, index, slots, w in c.soft_off:
+            lits = self.busy_lits(self.res_acts.get((kind, index), []), slots)
+            if lits and w > 0:
+                self.penalties.append((weight_units(w), sum(lits)))
+
+    # helpers
+    def onday(self, i: int, d: int) -> Any:
+        key = (i, d)
+        if key not in self.onday_cache:
+            H = self.c.n_hours
+            lits = [lit for s, lit in self.x[i].items() if s // H == d]
+            self.onday_cache[key] = sum(lits) if lits else 0
+        return self.onday_cache[key]
+
+    def busy_lits(self, acts: Iterable[int], slots: int | Iterable[int]) -> list[Any]:
+        ts = [slots] if isinstance(slots, int) else list(slots)
+        return [lit for i in acts for t in ts for lit in self.cover[i].get(t, ())]
+
+    def busy_var(self, acts: list[int], t: int) -> Any:
+        """A boolean equal to "one of these activities occupies slot t" (0 if none can)."""
+        key = (frozenset(acts), t)
+        if key not in self.busy_cache:
+            lits = self.busy_lits(acts, t)
+            if not lits:
+                self.busy_cache[key] = 0
+            elif len(lits) == 1:
+                self.busy_cache[key] = lits[0]
+            else:
+                b = self.m.new_bool_var("")
+                self.m.add(sum(lits) == b)
+                self.busy_cache[key] = b
+        return self.busy_cache[key]
+
+    def _rooms(self) -> None:
+        c, m, H = self.c, self.m, self.c.n_hours
+        multi = [i for i, a in enumerate(c.acts) if a.rooms is not None and len(a.rooms) > 1]
+        self.room_choice: dict[int, dict[int, Any]] = {}
+        if not multi:
+            return
+        horizon = c.n_days * H
+        per_room: dict[int, list[Any]] = {}
+        starts: dict[int, Any] = {}
+
+        def start_var(i: int) -> Any:
+            if i not in starts:
+                a = c.acts[i]
+                st = m.new_int_var_from_domain(cp_model.Domain.from_values(a.starts), f"st{i}")
+                m.add(st == sum(s * lit for s, lit in self.x[i].items()))
+                starts[i] = st
+            return starts[i]
+
+        for i in multi:
+            a = c.acts[i]
+            assert a.rooms is not None
+            zs = {r: m.new_bool_var(f"z{i}_{r}") for r in a.rooms}
+            m.add_exactly_one(zs.values())
+            self.room_choice[i] = zs
+            st = start_var(i)
+            for r, z in zs.items():
+                per_room.setdefault(r, []).append(
+                    m.new_optional_fixed_size_interval_var(st, a.duration, z, "")
+                )
+                off = c.room_off[r] if c.room_off else set()
+                for s in a.starts:
+                    if any(s + k in off for k in range(a.duration)):
+                        m.add_bool_or([self.x[i][s].Not(), z.Not()])
+        for r in list(per_room):
+            for i, a in enumerate(c.acts):
+                if a.rooms is not None and len(a.rooms) == 1 and a.rooms[0] == r:
+                    per_room[r].append(m.new_fixed_size_interval_var(start_var(i), a.duration, ""))
+            m.add_no_overlap(per_room[r])
+        # redundant pool capacity: activities whose candidates lie within a set S never exceed |S| per slot
+        sets = {frozenset(c.acts[i].rooms or ()) for i in multi}
+        for S in sets:
+            inside = [
+                i for i, a in enumerate(c.acts) if a.rooms is not None and a.rooms and frozenset(a.rooms) <= S
+            ]
+            for t in range(horizon):
+                lits = self.busy_lits(inside, t)
+                free = sum(1 for r in S if not (c.room_off and t in c.room_off[r]))
+                if len(lits) > free:
+                    m.add(sum(lits) <= free)
+
+    def _links(self) -> None:
+        c, m, H = self.c, self.m, self.c.n_hours
+        for group in c.same_start:
+            a0 = group[0]
+            for b in group[1:]:
+                for s in set(self.x[a0]) | set(self.x[b]):
+                    la, lb = self.x[a0].get(s), self.x[b].get(s)
+                    if la is None:
+                        m.add(lb == 0)
+                    elif lb is None:
+                        m.add(la == 0)
+                    else:
+                        m.add(la == lb)
+        for group in c.same_day:
+            for b in group[1:]:
+                for d in range(c.n_days):
+                    m.add(self.onday(group[0], d) == self.onday(b, d))
+        for group in c.same_hour:
+            for b in group[1:]:
+                for h in range(H):
+                    ea = sum(lit for s, lit in self.x[group[0]].items() if s % H == h)
+                    eb = sum(lit for s, lit in self.x[b].items() if s % H == h)
+                    m.add(ea == eb)
+        for group in c.not_overlapping:
+            for t in range(c.n_days * H):
+                lits = self.busy_lits(group, t)
+                if len(lits) > 1:
+                    m.add_at_most_one(lits)
+        for a, b in c.consecutive:
+            da = c.acts[a].duration
+            for s, lit in self.x[a].items():
+                nxt = self.x[b].get(s + da) if (s + da) // H == s // H else None
+                m.add(lit <= (nxt if nxt is not None else 0))
+        for a, b in c.grouped:
+            da, db = c.acts[a].duration, c.acts[b].duration
+            for s, lit in self.x[a].items():
+                nxt = self.x[b].get(s + da) if (s + da) // H == s // H else None
+                prv = self.x[b].get(s - db) if s - db >= (s // H) * H else None
+                m.add(lit <= sum(v for v in (nxt, prv) if v is not None))
+        for a, b in c.ordered:
+            da = c.acts[a].duration
+            for s, lit in self.x[a].items():
+                early = [v for t, v in self.x[b].items() if t < s + da]
+                if early:
+                    m.add(lit + sum(early) <= 1)
+        for a in c.ends_day:
+            act = c.acts[a]
+            others = sorted(
+                {i for sg in act.subgroups for i in self.res_acts.get(("subgroup", sg), []) if i != a}
+            )
+            for s, lit in self.x[a].items():
+                day_end = (s // H + 1) * H
+                later = self.busy_lits(others, range(s + act.duration, day_end))
+                for v in later:
+                    m.add_implication(lit, v.Not())
+        for group, gap in c.min_gaps:
+            for ai, a in enumerate(group):
+                for b in group[ai + 1 :]:
+                    da, db = c.acts[a].duration, c.acts[b].duration
+                    for s, lit in self.x[a].items():
+                        lo, hi = max((s // H) * H, s - db - gap + 1), min((s // H + 1) * H, s + da + gap)
+                        near = [v for t, v in self.x[b].items() if lo <= t < hi]
+                        if near:
+                            m.add(lit + sum(near) <= 1)
+        for group, k in c.max_days_between:
+            for ai, a in enumerate(group):
+                for b in group[ai + 1 :]:
+                    for d in range(c.n_days):
+                        far = [self.onday(b, e) for e in range(c.n_days) if abs(e - d) > k]
+                        if far:
+                            m.add(self.onday(a, d) + sum(far) <= 1)
+
+    def _min_days(self) -> None:
+        c, m, H, D = self.c, self.m, self.c.n_hours, self.c.n_days
+        for group, k, consecutive, w in c.min_days:
+            if consecutive:
+                for ai, i in enumerate(group):
+                    for j in group[ai + 1 :]:
+                        di, dj = c.acts[i].duration, c.acts[j].duration
+                        for s, lit in self.x[i].items():
+                            d = s // H
+                            nxt = self.x[j].get(s + di) if (s + di) // H == d else None
+                            prv = self.x[j].get(s - dj) if s - dj >= d * H else None
+                            adj = [v for v in (nxt, prv) if v is not None]
+                            m.add(
+                                lit + self.onday(j, d) - 1 <= sum(adj) if adj else lit + self.onday(j, d) <= 1
+                            )
+            if w >= 100:
+                for d0 in range(D - k + 1 if k <= D else 1):
+                    days = range(d0, min(D, d0 + k))
+                    m.add(sum(self.onday(i, d) for i in group for d in days) <= 1)
+                continue
+            if w <= 0:
+                continue
+            units = weight_units(w)
+            if k == 1:
+                # penalty = pairs on the same day = sum over days of C(count, 2)
+                n = len(group)
+                for d in range(D):
+                    cnt = sum(self.onday(i, d) for i in group)
+                    ys = [m.new_bool_var("") for _ in range(n - 1)]
+                    for a_, b_ in zip(ys, ys[1:], strict=False):
+                        m.add_implication(b_, a_)
+                    m.add(cnt - 1 <= sum(ys))
+                    for j, y in enumerate(ys, start=1):
+                        self.penalties.append((units * j, y))
+            else:
+                for ai, i in enumerate(group):
+                    for j in group[ai + 1 :]:
+                        for mm in range(k):  # one unit for each mm >= |day_i - day_j|
+                            v = m.new_bool_var("")
+                            for d in range(D):
+                                near = [self.onday(j, e) for e in range(max(0, d - mm), min(D, d + mm + 1))]
+                                m.add(self.onday(i, d) + sum(near) - 1 <= v)
+                            self.penalties.append((units, v))
+
+    def _limit(self, lim: ResLimit) -> None:
+        c, m, H, D = self.c, self.m, self.c.n_hours, self.c.n_days
+        acts = self.res_acts.get((lim.kind, lim.index), [])
+        if not acts or lim.weight <= 0:
+            return
+        self._owner = (lim.kind, lim.index)
+        hard = lim.weight >= 100
+        units = weight_units(lim.weight)
+        offs = c.teacher_off if lim.kind == "teacher" else c.subgroup_off
+        off = offs[lim.index] if offs else set()
+        if lim.what in ("max_days", "interval_max_days", "min_days"):
+            lo, hi = (0, H) if lim.what != "interval_max_days" else lim.extra
+            used = []
+            caps = []
+            groups = [set(g) for g, k, _c, w in c.min_days if w >= 100 and k >= 1 and set(g) <= set(acts)]
+            for d in range(D):
+                u = m.new_bool_var("")
+                lits = [b for h in range(lo, hi) if not isinstance(b := self.busy_var(acts, d * H + h), int)]
+                for b in lits:
+                    m.add_implication(b, u)
+                m.add_bool_or([*lits, u.Not()])
+                used.append(u)
+                if lim.what == "max_days":
+                    # redundant, for the LP: a day's lessons fit in its free hours; the used days hold all
+                    cap = min(len(lits), self._daily_cap(lim.kind, lim.index))
+                    caps.append(cap)
+                    if lits:
+                        m.add(sum(lits) <= cap * u)
+                    for g in groups:  # a hard min-days group needs one used day per activity
+                        m.add(sum(self.onday(i, d) for i in g) <= u)
+            if caps:
+                m.add(
+                    sum(cp * u for cp, u in zip(caps, used, strict=True))
+                    >= sum(c.acts[i].duration for i in acts)
+                )
+            if lim.what == "min_days":
+                self._cap(-sum(used), -lim.value, hard, units)
+            else:
+                self._cap(sum(used), lim.value, hard, units)
+        elif lim.what == "max_hours_daily":
+            for d in range(D):
+                self._cap(sum(self.busy_lits(acts, range(d * H, d * H + H))), lim.value, hard, units)
+        elif lim.what == "max_hours_cont":
+            for d in range(D):
+                for h0 in range(H - lim.value):
+                    win = range(d * H + h0, d * H + h0 + lim.value + 1)
+                    if any(t in off for t in win):
+                        continue
+                    self._cap(sum(self.busy_lits(acts, win)), lim.value, hard, units)
+        elif lim.what == "min_hours_daily":
+            for d in range(D):
+                total = sum(self.busy_lits(acts, range(d * H, d * H + H)))
+                if lim.extra:  # empty days allowed
+                    ne = self._nonempty(acts, d)
+                    m.add(total >= lim.value * ne)
+                elif hard:
+                    m.add(total >= lim.value)
+                else:
+                    v = m.new_bool_var("")
+                    m.add(total + lim.value * v >= lim.value)
+                    self.penalties.append((units, v))
+        elif lim.what in ("max_gaps_week", "max_gaps_day", "early"):
+            self._gaps(acts, off, lim, hard, units)
+
+    def _daily_cap(self, kind: str, index: int) -> int:
+        caps = [
+            lim.value
+            for lim in self.c.limits
+            if lim.kind == kind and lim.index == index and lim.what == "max_hours_daily" and lim.weight >= 100
+        ]
+        return min([self.c.n_hours, *caps])
+
+    def _cap(self, expr: Any, cap: int, hard: bool, units: int, relax: bool = False) -> None:
+        if hard and relax and self.relax:
+            # a hard limit that is expensive to satisfy from scratch: first reached through a slack that
+            # the repair phase drives to zero
+            v = self.m.new_int_var(0, 1000, "")
+            self.m.add(expr <= cap + v)
+            self.slacks.append(v)
+            self.slack_owner.append(self._owner)
+        elif hard:
+            self.m.add(expr <= cap)
+        else:
+            v = self.m.new_bool_var("")
+            self.m.add(expr <= cap + 1000 * v)
+            self.penalties.append((units, v))
+
+    def _nonempty(self, acts: list[int], d: int) -> Any:
+        H = self.c.n_hours
+        lits = [b for h in range(H) if not isinstance(b := self.busy_var(acts, d * H + h), int)]
+        ne = self.m.new_bool_var("")
+        for b in lits:
+            self.m.add_implication(b, ne)
+        self.m.add_bool_or([*lits, ne.Not()])
+        return ne
+
+    def _span(self, acts: list[int], d: int) -> tuple[list[Any], list[Any], list[Any]]:
+        """busy, started-by and still-to-come indicators per hour of day d (exact definitions)."""
+        key = ("span", frozenset(acts), d)
+        cache: dict[Any, Any] = self.__dict__.setdefault("_span_cache", {})
+        if key in cache:
+            return cache[key]  # type: ignore[no-any-return]
+        m, H = self.m, self.c.n_hours
+        b = [self.busy_var(acts, d * H + h) for h in range(H)]
+        s = [m.new_bool_var("") for _ in range(H)]
+        e = [m.new_bool_var("") for _ in range(H)]
+        for h in range(H):
+            prev = s[h - 1] if h else 0
+            m.add(s[h] >= b[h])
+            if h:
+                m.add(s[h] >= prev)
+            m.add(s[h] <= prev + b[h])
+            nxt = e[h + 1] if h + 1 < H else 0
+            m.add(e[h] >= b[h])
+            if h + 1 < H:
+                m.add(e[h] >= nxt)
+            m.add(e[h] <= nxt + b[h])
+        cache[key] = (b, s, e)
+        return b, s, e
+
+    def _gaps(self, acts: list[int], off: set[int], lim: ResLimit, hard: bool, units: int) -> None:
+        m, H, D = self.m, self.c.n_hours, self.c.n_days
+        if (lim.kind, lim.index) in self.blocks and lim.what in ("early", "max_gaps_week"):
+            if lim.what == "early":
+                for d in range(D):
+                    avail = [h for h in range(H) if d * H + h not in off]
+                    bs = [self.busy_var(acts, d * H + h) for h in avail]
+                    for b0, b1 in zip(bs, bs[1:], strict=False):
+                        if not isinstance(b1, int):
+                            m.add(b1 <= b0)
+            return
+        if lim.what == "early":
+            late = []
+            for d in range(D):
+                avail = [h for h in range(H) if d * H + h not in off]
+                if len(avail) < 2:
+                    continue
+                b, _s, e = self._span(acts, d)
+                f0, f1 = avail[0], avail[1]
+                # a day with lessons begins at the first or the second available hour
+                m.add(e[f0] <= b[f0] + b[f1])
+                if lim.value < D:
+                    v = m.new_bool_var("")
+                    m.add(v >= e[f0] - b[f0])
+                    late.append(v)
+            if late and lim.value < len(late):
+                self._cap(sum(late), lim.value, hard, units)
+            return
+        week: list[Any] = []
+        for d in range(D):
+            b, s, e = self._span(acts, d)
+            day: list[Any] = []
+            for h in range(H):
+                if d * H + h in off:
+                    continue
+                if lim.value == 0 and hard:
+                    m.add(s[h] + e[h] - 1 <= b[h])
+                    continue
+                g = m.new_bool_var("")
+                m.add(g >= s[h] + e[h] - 1 - b[h])
+                day.append(g)
+            if lim.what == "max_gaps_day" and day:
+                self._cap(sum(day), lim.value, hard, units, relax=True)
+            week.extend(day)
+        if lim.what == "max_gaps_week" and week:
+            self._cap(sum(week), lim.value, hard, units, relax=True)
+
+    def objective(self) -> Any:
+        return sum(u * v for u, v in self.penalties) if self.penalties else 0
+
+    def assignment(self, value: Callable[[Any], int]) -> mdl.Solution:
+        c, H = self.c, self.c.n_hours
+        out: mdl.Solution = {}
+        for i, a in enumerate(c.acts):
+            slot = next(s for s, lit in self.x[i].items() if value(lit))
+            room: str | None = None
+            if a.rooms is not None and len(a.rooms) == 1:
+                room = c.room_names[a.rooms[0]]
+            elif i in self.room_choice:
+                room = c.room_names[next(r for r, z in self.room_choice[i].items() if value(z))]
+            out[a.id] = mdl.Placement(slot // H, slot % H, room)
+        return out
+
+    def hint(self, assignment: mdl.Solution) -> None:
+        c, H = self.c, self.c.n_hours
+        self.m.clear_hints()
+        for i, a in enumerate(c.acts):
+            d, h, room = assignment[a.id]
+            for s, lit in self.x[i].items():
+                self.m.add_hint(lit, s == d * H + h)
+            for r, z in self.room_choice.get(i, {}).items():
+                self.m.add_hint(z, c.room_names[r] == room)
+
+
+# ---------------------------------------------------------------------------------------------- solver
+
+
+@dataclass
+class SolveParams:
+    time_limit: float = 60.0
+    seed: int = 1
+    workers: int = 1
+    first_only: bool = False  # stop at the first complete timetable
+    log: bool = False  # CP-SAT's own search log on stderr
+
+
+BIG = SCALE * 100_000  # one remaining hard violation outweighs any soft penalty
+
+
+class _StopFirst(cp_model.CpSolverSolutionCallback):
+    def on_solution_callback(self) -> None:
+        self.stop_search()
+
+
+class TimetableSolver:
+    """Solve a Compiled problem; thread-safe :meth:`cancel`; ``on_progress`` gets :class:`Progress`.
+
+    1. A first timetable that satisfies every hard constraint except the gap limits (those get a slack).
+    2. Large-neighbourhood search: free the activities of a few teachers / students / days, keep the rest
+       where they are, let CP-SAT re-place the freed ones minimising (remaining slack, soft penalty).
+       The first timetable with zero slack is the first complete one; the search goes on lowering the
+       soft penalty until the time limit, :meth:`cancel`, or a proof that nothing better exists.
+    """
+
+    def __init__(
+        self,
+        problem: Compiled,
+        params: SolveParams | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.c = problem
+        self.params = params or SolveParams()
+        self.on_progress = on_progress
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._solver: cp_model.CpSolver | None = None
+        self._t0 = 0.0
+        self.best: mdl.Solution | None = None
+        self.best_penalty: float | None = None
+        self.partial: mdl.Solution | None = None  # best timetable still breaking a gap limit
+        self.time_to_first: float | None = None
+        self.time_to_best: float | None = None
+        self.history: list[tuple[float, float | None]] = []
+        self.solutions = 0
+        self.iterations = 0
+        self._violated: list[tuple[str, int]] = []
+
+    def cancel(self) -> None:
+        """Stop as soon as possible; :meth:`solve` returns the best timetable found so far."""
+        self._cancel.set()
+        with self._lock:
+            if self._solver is not None:
+                self._solver.stop_search()
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def _left(self) -> float:
+        return self.params.time_limit - self._elapsed()
+
+    def _new_solver(self, limit: float, seed: int, first: bool) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        p = solver.parameters
+        p.max_time_in_seconds = max(0.05, limit)
+        p.random_seed = seed
+        p.num_workers = max(1, self.params.workers)
+        p.log_search_progress = self.params.log
+        if p.num_workers == 1:
+            # one thread: the LP-free search with little linearisation is far quicker on timetables
+            p.subsolvers.append("no_lp")
+            p.linearization_level = 0
+        return solver
+
+    def _run(self, model: _Model, solver: cp_model.CpSolver, cb: Any = None) -> Any:
+        with self._lock:
+            if self._cancel.is_set():
+                return cp_model.UNKNOWN
+            self._solver = solver
+        status = solver.solve(model.m, cb)
+        with self._lock:
+            self._solver = None
+        return status
+
+    def _report(self, phase: str, penalty: float | None, hard: int | None = None) -> None:
+        if self.on_progress:
+            self.on_progress(Progress(self._elapsed(), phase, penalty, self.solutions, hard=hard))
+
+    def solve(self) -> SolveResult:
+        self._t0 = time.monotonic()
+        c = self.c
+        problems = precheck(c)
+        if problems:
+            return self._result("precheck", problems)
+        model = _Model(c)
+        self._report("first", None)
+        # 1. any timetable (gap limits relaxed)
+        solver = self._new_solver(self._left(), self.params.seed, first=True)
+        status = self._run(model, solver, _StopFirst())
+        if status == cp_model.INFEASIBLE:
+            return self._result(
+                "infeasible", ["The constraints contradict each other (the solver proved it)"]
+            )
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return self._result("unknown")
+        cur = [next(s for s, lit in xs.items() if solver.boolean_value(lit)) for xs in model.x]
+        rooms = {
+            i: next(r for r, z in zs.items() if solver.boolean_value(z))
+            for i, zs in model.room_choice.items()
+        }
+        slack_expr = sum(model.slacks) if model.slacks else 0
+        pen_expr = model.objective()
+        slack = int(solver.value(slack_expr)) if model.slacks else 0
+        pen = int(solver.value(pen_expr)) if model.penalties else 0
+        self.solutions = 1
+        self._violated = [o for o, v in zip(model.slack_owner, model.slacks, strict=True) if solver.value(v)]
+        self._accept(model, cur, rooms, slack, pen)
+        if slack == 0 and (not model.penalties or self.params.first_only):
+            return self._result("feasible")
+        model.m.minimize(BIG * slack_expr + pen_expr)
+        # 2. large-neighbourhood search
+        status_name = self._lns(model, cur, rooms, slack, pen, slack_expr, pen_expr)
+        return self._result(status_name)
+
+    def _accept(self, model: _Model, cur: list[int], rooms: dict[int, int], slack: int, pen: int) -> None:
+        assignment = self._assignment(model, cur, rooms)
+        now = self._elapsed()
+        if slack:
+            self.partial = assignment
+            self._report("first", None, hard=slack)
+            return
+        if self.time_to_first is None:
+            self.time_to_first = now
+        if self.best is None or self.best_penalty is None or pen / SCALE < self.best_penalty - 1e-9:
+            self.best, self.best_penalty, self.time_to_best = assignment, pen / SCALE, now
+            self.history.append((now, pen / SCALE))
+            self._report("improve", pen / SCALE, hard=0)
+
+    def _assignment(self, model: _Model, cur: list[int], rooms: dict[int, int]) -> mdl.Solution:
+        c, H = self.c, self.c.n_hours
+        out: mdl.Solution = {}
+        for i, a in enumerate(c.acts):
+            room: str | None = None
+            if a.rooms is not None and len(a.rooms) == 1:
+                room = c.room_names[a.rooms[0]]
+            elif i in rooms:
+                room = c.room_names[rooms[i]]
+            out[a.id] = mdl.Placement(cur[i] // H, cur[i] % H, room)
+        return out
+
+    def _neighbourhood(self, rng: random.Random, model: _Model, cur: list[int], size: int) -> set[int]:
+        c, H = self.c, self.c.n_hours
+        n = len(c.acts)
+        free: set[int] = set()
+        keys = list(model.res_acts)
+        kind = rng.random()
+        if self._violated and rng.random() < 0.7:
+            owner = rng.choice(self._violated)
+            free.update(model.res_acts.get(owner, []))
+            # and the teachers / students those lessons share, so that they can swap
+            for i in list(free):
+                a = c.acts[i]
+                for t in a.teachers:
+                    if rng.random() < 0.5:
+                        free.update(model.res_acts.get(("teacher", t), []))
+        while len(free) < size:
+            if kind < 0.6 and keys:  # whole teachers / students sets
+                free.update(model.res_acts[keys[rng.randrange(len(keys))]])
+            elif kind < 0.85:  # everything on one or two days
+                d = rng.randrange(c.n_days)
+                free.update(i for i in range(n) if cur[i] // H == d)
+                kind = 0.6 + rng.random() * 0.25
+            else:  # a random set
+                free.add(rng.randrange(n))
+        # linked activities move together
+        for group in (*c.same_start, *c.same_day, *c.same_hour):
+            if free.intersection(group):
+                free.update(group)
+        return free
+
+    def _lns(
+        self,
+        model: _Model,
+        cur: list[int],
+        rooms: dict[int, int],
+        slack: int,
+        pen: int,
+        slack_expr: Any,
+        pen_expr: Any,
+    ) -> str:
+        c = self.c
+        rng = random.Random(self.params.seed)
+        n = len(c.acts)
+        frac = 0.15
+        sub_limit = 2.0
+        complete_locked = False
+        while self._left() > 0.05 and not self._cancel.is_set():
+            if slack == 0 and not complete_locked:
+                if not model.penalties or self.params.first_only:
+                    return "feasible"
+                if model.slacks:
+                    model.m.add(slack_expr == 0)
+                complete_locked = True
+            self.iterations += 1
+            size = max(2, min(n, int(frac * n)))
+            free = self._neighbourhood(rng, model, cur, size)
+            whole = len(free) >= n
+            model.m.clear_assumptions()
+            model.m.clear_hints()
+            fixed = [model.x[i][cur[i]] for i in range(n) if i not in free]
+            fixed += [model.room_choice[i][r] for i, r in rooms.items() if i not in free]
+            model.m.add_assumptions(fixed)
+            for i in free:
+                for s, lit in model.x[i].items():
+                    model.m.add_hint(lit, s == cur[i])
+                for r, z in model.room_choice.get(i, {}).items():
+                    model.m.add_hint(z, r == rooms.get(i))
+            limit = min(sub_limit, self._left())
+            solver = self._new_solver(limit, self.params.seed + self.iterations, first=False)
+            status = self._run(model, solver)
+            if status == cp_model.OPTIMAL and whole:
+                # nothing better exists
+                cur = [next(s for s, lit in xs.items() if solver.boolean_value(lit)) for xs in model.x]
+                self._take(model, solver, cur, rooms, slack_expr, pen_expr)
+                return "optimal"
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                new_slack = int(solver.value(slack_expr)) if model.slacks else 0
+                new_pen = int(solver.value(pen_expr)) if model.penalties else 0
+                if (new_slack, new_pen) <= (slack, pen):
+                    improved = (new_slack, new_pen) < (slack, pen)
+                    cur = [next(s for s, lit in xs.items() if solver.boolean_value(lit)) for xs in model.x]
+                    rooms = {
+                        i: next(r for r, z in zs.items() if solver.boolean_value(z))
+                        for i, zs in model.room_choice.items()
+                    }
+                    slack, pen = new_slack, new_pen
+                    if model.slacks:
+                        self._violated = [
+                            o for o, v in zip(model.slack_owner, model.slacks, strict=True) if solver.value(v)
+                        ]
+                    if improved:
+                        self.solutions += 1
+                        self._accept(model, cur, rooms, slack, pen)
+                frac = min(1.0, frac * 1.15) if status == cp_model.OPTIMAL else max(0.03, frac * 0.93)
+            else:
+                frac = max(0.03, frac * 0.85)
+        model.m.clear_assumptions()
+        return "feasible"
+
+    def _take(
+        self,
+        model: _Model,
+        solver: cp_model.CpSolver,
+        cur: list[int],
+        rooms: dict[int, int],
+        se: Any,
+        pe: Any,
+    ) -> None:
+        rooms.clear()
+        rooms.update(
+            {
+                i: next(r for r, z in zs.items() if solver.boolean_value(z))
+                for i, zs in model.room_choice.items()
+            }
+        )
+        slack = int(solver.value(se)) if model.slacks else 0
+        pen = int(solver.value(pe)) if model.penalties else 0
+        self.solutions += 1
+        self._accept(model, cur, rooms, slack, pen)
+
+    def _result(self, status: str, problems: Sequence[str] = ()) -> SolveResult:
+        return SolveResult(
+            status=status,
+            assignment=self.best,
+            penalty=self.best_penalty if self.best is not None else None,
+            time_to_first=self.time_to_first,
+            time_to_best=self.time_to_best,
+            elapsed=self._elapsed(),
+            problems=list(problems),
+            cancelled=self._cancel.is_set(),
+            history=list(self.history),
+            unsupported=list(self.c.unsupported),
+            partial=self.partial if self.best is None else None,
+            iterations=self.iterations,
+        )
+
+
+# ------------------------------------------------------------------------------------- from the model
+
+
+def compile_instance(inst: mdl.Instance) -> Compiled:
+    """The engine's :class:`~.model.Instance` in solver terms (hard time constraints folded into the starts).
+
+    Constraint types (or weights) the solver does not model are listed in ``Compiled.unsupported``; the
+    scorer still evaluates them, so a timetable's reported penalty is always the full one.
+    """
+    D, H = inst.n_days, inst.n_hours
+    acts_m = list(inst.active_activities())
+    aidx = {a.id: i for i, a in enumerate(acts_m)}
+    teachers = list(inst.teachers)
+    ti = {t: i for i, t in enumerate(teachers)}
+    subgroups = list(inst.subgroups)
+    si = {s: i for i, s in enumerate(subgroups)}
+    rooms = list(inst.rooms)
+    ri = {r: i for i, r in enumerate(rooms)}
+    acts = [
+        CAct(
+            id=a.id,
+            duration=a.duration,
+            teachers=tuple(ti[t] for t in a.teachers if t in ti),
+            subgroups=tuple(sorted({si[s] for s in a.subgroups if s in si})),
+            starts=[d * H + h for d in range(D) for h in range(H - a.duration + 1)],
+            label=" - ".join(x for x in (*a.teachers, a.subject, *a.tags, *a.students) if x),
+        )
+        for a in acts_m
+    ]
+    c = Compiled(
+        n_days=D,
+        n_hours=H,
+        day_names=list(inst.days),
+        hour_names=list(inst.hours),
+        teacher_names=teachers,
+        subgroup_names=subgroups,
+        room_names=rooms,
+        acts=acts,
+        teacher_off=[set() for _ in teachers],
+        subgroup_off=[set() for _ in subgroups],
+        room_off=[set() for _ in rooms],
+    )
+    c.unsupported = [f"{u.tag} ({u.weight_percentage:g}%)" for u in inst.unsupported if u.active]
+    components: dict[int, int] = {}
+    for ids in inst.split_components().values():
+        for k, x in enumerate(ids, start=1):
+            components[x] = k
+
+    def slots(times: Iterable[tuple[int, int]]) -> set[int]:
+        return {d * H + h for d, h in times if 0 <= d < D and 0 <= h < H}
+
+    def matches(a: mdl.Activity, f: mdl.ActivityFilter) -> bool:
+        return (
+            (f.teacher is None or f.teacher in a.teachers)
+            and (f.students is None or f.students in a.students)
+            and (f.subject is None or a.subject == f.subject)
+            and (f.activity_tag is None or f.activity_tag in a.tags)
+            and (f.duration is None or a.duration == f.duration)
+        )
+
+    def ids(xs: Iterable[int]) -> list[int]:
+        return [aidx[x] for x in xs if x in aidx]
+
+    def restrict(i: int, allowed: Callable[[int], int], w: float) -> None:
+        """allowed(start) = number of violations when starting there (0 = fine)."""
+        a = acts[i]
+        if w >= 100:
+            a.starts = [s for s in a.starts if not allowed(s)]
+        elif w > 0:
+            counts = {s: n for s in a.starts if (n := allowed(s))}
+            if counts:
+                c.soft_starts.append((i, counts, w))
+
+    def starting_at(allowed: set[int]) -> Callable[[int], int]:
+        return lambda s: 0 if s in allowed else 1
+
+    def within(i: int, allowed: set[int]) -> Callable[[int], int]:
+        dur = acts[i].duration
+        return lambda s: sum(1 for k in range(dur) if s + k not in allowed)
+
+    def who_teachers(name: str | None) -> list[int]:
+        return list(range(len(teachers))) if name is None else [ti[name]] if name in ti else []
+
+    def who_subgroups(name: str | None) -> list[int]:
+        return (
+            list(range(len(subgroups)))
+            if name is None
+            else [si[s] for s in inst.subgroups_of(name) if s in si]
+        )
+
+    def limit(kind: str, who: list[int], what: str, value: int, w: float, extra: Any = None) -> None:
+        c.limits.extend(ResLimit(kind, x, what, value, w, extra) for x in who)
+
+    room_sets: dict[int, list[set[int]]] = {}
+    breaks: set[int] = set()
+    for con in inst.active_constraints():
+        w = con.weight_percentage
+        if isinstance(con, mdl.BasicCompulsoryTime | mdl.BasicCompulsorySpace):
+            continue
+        if w <= 0 and not (isinstance(con, mdl.MinDaysBetweenActivities) and con.consecutive_if_same_day):
+            continue
+        hard = w >= 100
+        if isinstance(con, mdl.BreakTimes):
+            if hard:
+                breaks |= slots(con.times)
+            else:
+                c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+        elif isinstance(con, mdl.TeacherNotAvailableTimes):
+            for t in who_teachers(con.teacher):
+                if hard:
+                    c.teacher_off[t] |= slots(con.times)
+                else:
+                    c.soft_off.append(("teacher", t, slots(con.times), w))
+        elif isinstance(con, mdl.StudentsSetNotAvailableTimes):
+            for sg in who_subgroups(con.students):
+                if hard:
+                    c.subgroup_off[sg] |= slots(con.times)
+                else:
+                    c.soft_off.append(("subgroup", sg, slots(con.times), w))
+        elif isinstance(con, mdl.RoomNotAvailableTimes):
+            if con.room in ri and hard:
+                c.room_off[ri[con.room]] |= slots(con.times)
+            elif not hard:
+                c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+        elif isinstance(con, mdl.ActivityPreferredStartingTime):
+            if con.activity_id in aidx:
+                day, hour = con.day, con.hour
+                restrict(
+                    aidx[con.activity_id],
+                    lambda s, day=day, hour=hour: int(
+                        (day is not None and s // H != day) or (hour is not None and s % H != hour)
+                    ),
+                    w,
+                )
+        elif isinstance(con, mdl.ActivityPreferredStartingTimes):
+            if con.activity_id in aidx:
+                restrict(aidx[con.activity_id], starting_at(slots(con.times)), w)
+        elif isinstance(con, mdl.ActivityPreferredTimeSlots):
+            if con.activity_id in aidx:
+                i = aidx[con.activity_id]
+                restrict(i, within(i, slots(con.times)), w)
+        elif isinstance(
+            con,
+            mdl.ActivitiesPreferredStartingTimes
+            | mdl.ActivitiesPreferredTimeSlots
+            | mdl.SubactivitiesPreferredStartingTimes
+            | mdl.SubactivitiesPreferredTimeSlots,
+        ):
+            allowed = slots(con.times)
+            comp = getattr(con, "component_number", None)
+            by_slot = isinstance(con, mdl.ActivitiesPreferredTimeSlots | mdl.SubactivitiesPreferredTimeSlots)
+            for i, a in enumerate(acts_m):
+                if matches(a, con.filter) and (comp is None or components.get(a.id, 1) == comp):
+                    restrict(i, within(i, allowed) if by_slot else starting_at(allowed), w)
+        elif isinstance(con, mdl.ActivityEndsStudentsDay | mdl.ActivitiesEndStudentsDay):
+            if not hard:
+                c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+            elif isinstance(con, mdl.ActivityEndsStudentsDay):
+                c.ends_day.extend(ids([con.activity_id]))
+            else:
+                c.ends_day.extend(i for i, a in enumerate(acts_m) if matches(a, con.filter))
+        elif isinstance(con, mdl.MinDaysBetweenActivities):
+            group = ids(con.activity_ids)
+            if len(group) > 1:
+                c.min_days.append((group, con.min_days, con.consecutive_if_same_day, w))
+        elif isinstance(
+            con,
+            mdl.ActivitiesSameStartingTime
+            | mdl.ActivitiesSameStartingDay
+            | mdl.ActivitiesSameStartingHour
+            | mdl.ActivitiesNotOverlapping
+            | mdl.MaxDaysBetweenActivities
+            | mdl.MinGapsBetweenActivities,
+        ):
+            group = ids(con.activity_ids)
+            if not hard:
+                c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+            elif len(group) > 1:
+                if isinstance(con, mdl.ActivitiesSameStartingTime):
+                    c.same_start.append(group)
+                elif isinstance(con, mdl.ActivitiesSameStartingDay):
+                    c.same_day.append(group)
+                elif isinstance(con, mdl.ActivitiesSameStartingHour):
+                    c.same_hour.append(group)
+                elif isinstance(con, mdl.ActivitiesNotOverlapping):
+                    c.not_overlapping.append(group)
+                elif isinstance(con, mdl.MaxDaysBetweenActivities):
+                    c.max_days_between.append((group, con.max_days))
+                else:
+                    c.min_gaps.append((group, con.min_gaps))
+        elif isinstance(
+            con, mdl.TwoActivitiesConsecutive | mdl.TwoActivitiesGrouped | mdl.TwoActivitiesOrdered
+        ):
+            pair = ids([con.first, con.second])
+            if not hard:
+                c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+            elif len(pair) == 2:
+                target = (
+                    c.consecutive
+                    if isinstance(con, mdl.TwoActivitiesConsecutive)
+                    else c.grouped
+                    if isinstance(con, mdl.TwoActivitiesGrouped)
+                    else c.ordered
+                )
+                target.append((pair[0], pair[1]))
+        elif isinstance(con, mdl.TeacherMaxDaysPerWeek | mdl.TeachersMaxDaysPerWeek):
+            limit("teacher", who_teachers(con.teacher), "max_days", con.max_days, w)
+        elif isinstance(con, mdl.TeacherMinDaysPerWeek | mdl.TeachersMinDaysPerWeek):
+            limit("teacher", who_teachers(con.teacher), "min_days", con.min_days, w)
+        elif isinstance(con, mdl.TeacherMaxGapsPerWeek | mdl.TeachersMaxGapsPerWeek):
+            limit("teacher", who_teachers(con.teacher), "max_gaps_week", con.max_gaps, w)
+        elif isinstance(con, mdl.TeacherMaxGapsPerDay | mdl.TeachersMaxGapsPerDay):
+            limit("teacher", who_teachers(con.teacher), "max_gaps_day", con.max_gaps, w)
+        elif isinstance(con, mdl.TeacherMaxHoursDaily | mdl.TeachersMaxHoursDaily):
+            limit("teacher", who_teachers(con.teacher), "max_hours_daily", con.max_hours, w)
+        elif isinstance(con, mdl.TeacherMinHoursDaily | mdl.TeachersMinHoursDaily):
+            limit(
+                "teacher",
+                who_teachers(con.teacher),
+                "min_hours_daily",
+                con.min_hours,
+                w,
+                con.allow_empty_days,
+            )
+        elif isinstance(con, mdl.TeacherMaxHoursContinuously | mdl.TeachersMaxHoursContinuously):
+            limit("teacher", who_teachers(con.teacher), "max_hours_cont", con.max_hours, w)
+        elif isinstance(con, mdl.TeacherIntervalMaxDaysPerWeek | mdl.TeachersIntervalMaxDaysPerWeek):
+            limit(
+                "teacher",
+                who_teachers(con.teacher),
+                "interval_max_days",
+                con.max_days,
+                w,
+                (con.start_hour, con.end_hour),
+            )
+        elif isinstance(con, mdl.StudentsMaxGapsPerWeek | mdl.StudentsSetMaxGapsPerWeek):
+            limit("subgroup", who_subgroups(con.students), "max_gaps_week", con.max_gaps, w)
+        elif isinstance(con, mdl.StudentsMaxGapsPerDay | mdl.StudentsSetMaxGapsPerDay):
+            limit("subgroup", who_subgroups(con.students), "max_gaps_day", con.max_gaps, w)
+        elif isinstance(
+            con, mdl.StudentsEarlyMaxBeginningsAtSecondHour | mdl.StudentsSetEarlyMaxBeginningsAtSecondHour
+        ):
+            limit("subgroup", who_subgroups(con.students), "early", con.max_beginnings, w)
+        elif isinstance(con, mdl.StudentsMaxHoursDaily | mdl.StudentsSetMaxHoursDaily):
+            limit("subgroup", who_subgroups(con.students), "max_hours_daily", con.max_hours, w)
+        elif isinstance(con, mdl.StudentsMinHoursDaily | mdl.StudentsSetMinHoursDaily):
+            limit(
+                "subgroup",
+                who_subgroups(con.students),
+                "min_hours_daily",
+                con.min_hours,
+                w,
+                con.allow_empty_days,
+            )
+        elif isinstance(con, mdl.StudentsMaxHoursContinuously | mdl.StudentsSetMaxHoursContinuously):
+            limit("subgroup", who_subgroups(con.students), "max_hours_cont", con.max_hours, w)
+        elif isinstance(con, mdl.StudentsIntervalMaxDaysPerWeek | mdl.StudentsSetIntervalMaxDaysPerWeek):
+            limit(
+                "subgroup",
+                who_subgroups(con.students),
+                "interval_max_days",
+                con.max_days,
+                w,
+                (con.start_hour, con.end_hour),
+            )
+        elif isinstance(con, mdl.ActivityPreferredRoom | mdl.ActivityPreferredRooms | mdl._RoomsPreference):
+            if not hard:
+                c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+                continue
+            if isinstance(con, mdl.ActivityPreferredRoom):
+                chosen, wanted = ids([con.activity_id]), {con.room}
+            elif isinstance(con, mdl.ActivityPreferredRooms):
+                chosen, wanted = ids([con.activity_id]), set(con.rooms)
+            else:
+                subject = getattr(con, "subject", None)
+                tag = getattr(con, "activity_tag", None)
+                teacher = getattr(con, "teacher", None)
+                students = getattr(con, "students", None)
+                chosen = [
+                    i
+                    for i, a in enumerate(acts_m)
+                    if (subject is None or a.subject == subject)
+                    and (tag is None or tag in a.tags)
+                    and (teacher is None or a.teachers == (teacher,))
+                    and (students is None or a.students == (students,))
+                ]
+                wanted = set(con.rooms)
+            for i in chosen:
+                room_sets.setdefault(i, []).append({ri[r] for r in wanted if r in ri})
+        else:
+            c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
+    for i, sets in room_sets.items():
+        cand = set.intersection(*sets)
+        need = acts_m[i].n_students
+        room_objs = [inst.rooms[rooms[r]] for r in cand]
+        acts[i].rooms = tuple(
+            sorted(r for r, ro in zip(cand, room_objs, strict=True) if ro.virtual or ro.capacity >= need)
+        )
+    c.break_slots = breaks
+    for t in range(len(teachers)):
+        c.teacher_off[t] |= breaks
+    for sg in range(len(subgroups)):
+        c.subgroup_off[sg] |= breaks
+    for a in acts:
+        bad = set(breaks)
+        for t in a.teachers:
+            bad |= c.teacher_off[t]
+        for sg in a.subgroups:
+            bad |= c.subgroup_off[sg]
+        if a.rooms is not None and len(a.rooms) == 1:
+            bad |= c.room_off[a.rooms[0]]
+        a.starts = [s for s in a.starts if not any(s + k in bad for k in range(a.duration))]
+    return c
+
+
+def solve_instance(
+    inst: mdl.Instance,
+    params: SolveParams | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SolveResult:
+    """Compile and solve in one call."""
+    return TimetableSolver(compile_instance(inst), params, on_progress).solve()
