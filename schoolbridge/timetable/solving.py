@@ -254,6 +254,53 @@ def solve_version(
     return {"status": result.status, "placed": placed, "penalty": result.penalty}
 
 
+def quick_fill(actor: Any, version: TimetableVersion | int) -> int:
+    """Place the unplaced lessons one by one on the first legal slot (no solver): the hardest first
+    (longest, then the busiest teachers), each on the day where its requirement has the fewest lessons.
+    Lessons with no legal slot stay unplaced. One transaction, audited. Returns how many were placed."""
+    from .actions import _draft_for_update
+
+    with transaction.atomic():
+        v = _draft_for_update(actor, getattr(version, "pk", version))
+        lessons = queries.lessons_of(v)
+        week = queries.week_of(v.term)
+        placed = {p.lesson_id: p for p in queries.as_placed(lessons)}
+        load: dict[int, int] = {}
+        for p in placed.values():
+            for t in p.teacher_ids:
+                load[t] = load.get(t, 0) + p.duration
+        todo = sorted(
+            (x for x in lessons if not x.placed),
+            key=lambda x: (
+                -x.duration,
+                -max((load.get(t, 0) for t in placed[x.pk].teacher_ids), default=0),
+                x.pk,
+            ),
+        )
+        rooms = [r.pk for r in queries.school_rooms(v.school_id)]
+        days_of: dict[int, dict[int, int]] = {}
+        for x in lessons:
+            if x.day is not None:
+                days_of.setdefault(x.requirement_id, {}).setdefault(x.day, 0)
+                days_of[x.requirement_id][x.day] += 1
+        changed: list[Lesson] = []
+        for x in todo:
+            me = placed[x.pk]
+            alts = clashes.alternatives(week, list(placed.values()), me, rooms if x.room_id else [])
+            if not alts:
+                continue
+            used = days_of.setdefault(x.requirement_id, {})
+            best = min(alts, key=lambda a: (used.get(a.day, 0), a.period, a.day))
+            room_id = best.room_ids[0]
+            placed[x.pk] = me.at(best.day, best.period, room_id)
+            used[best.day] = used.get(best.day, 0) + 1
+            x.day, x.period, x.room_id = best.day, best.period, room_id
+            changed.append(x)
+        Lesson.objects.bulk_update(changed, ["day", "period", "room"])
+        record(actor, "timetable.version.quick_fill", v, None, {"placed": len(changed)})
+    return len(changed)
+
+
 def _safe_notify(*args: Any, **kwargs: Any) -> None:
     """Progress from inside the solver's callback: a failure to notify never stops the search."""
     try:

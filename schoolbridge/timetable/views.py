@@ -260,6 +260,14 @@ def school(request: HttpRequest, school_id: int) -> HttpResponse:
 def version(request: HttpRequest, version_id: int) -> HttpResponse:
     v = queries.managed_version(request.user, version_id)
     errors: list[str] = []
+    if request.method == "POST" and request.POST.get("quick_fill"):
+        try:
+            n = solving.quick_fill(request.user, v)
+        except InvalidInput as exc:
+            messages.error(request, " ".join(_errors(exc)))
+        else:
+            messages.success(request, _("%(n)s lessons placed on the first free slots.") % {"n": n})
+        return redirect("timetable:version", v.pk)
     if request.method == "POST" and request.POST.get("from_assignments"):
         try:
             made = actions.requirements_from_assignments(

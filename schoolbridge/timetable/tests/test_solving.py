@@ -108,3 +108,46 @@ def test_solve_from_the_browser(world):
         == []
     )
     assert Notification.objects.filter(user=tt.admin, kind="timetable.solve").count() >= 2
+
+
+def test_quick_fill_places_everything_without_clashes(world):
+    from schoolbridge.timetable import clashes, queries
+
+    tt = build(world)
+    tt.place("g7c1_maths", 0, 1, 1)
+    actions.set_locked(tt.admin, tt.lessons("g7c1_maths")[0].pk, True)
+    actions.set_unavailable(
+        tt.admin, world.a.term.pk, tt.teacher.pk, [(d, p) for d in range(1, 6) for p in (1, 2)]
+    )
+    assert solving.quick_fill(tt.admin, tt.version) == 5
+    lessons = queries.lessons_of(tt.version)
+    assert all(x.placed for x in lessons)
+    assert clashes.all_clashes(queries.week_of(world.a.term), queries.as_placed(lessons)) == []
+    # 李老师's lessons avoid periods 1–2; a requirement's lessons go on different days.
+    assert all(x.period > 2 for x in lessons if tt.teacher in x.requirement.teachers.all())
+    maths = [x.day for x in lessons if x.requirement_id == tt.reqs["g7c1_maths"].pk]
+    assert len(set(maths)) == 2
+    assert (tt.lessons("g7c1_maths")[0].day, tt.lessons("g7c1_maths")[0].period) == (1, 1)
+
+
+def test_demo_command(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from schoolbridge.timetable import clashes, queries
+    from schoolbridge.timetable.models import TimetableVersion
+
+    out = StringIO()
+    call_command("timetable_demo", "--seconds", "3", "--lessons-per-week", "3", stdout=out)
+    # School A: four classes-and-subjects taught (the teacher-parent teaches in A); school B: three.
+    for sw, n in ((world.a, 4 * 3), (world.b, 3 * 3)):
+        version = TimetableVersion.objects.get(school=sw.school, status="published")
+        lessons = queries.lessons_of(version)
+        assert len(lessons) == n and all(x.placed for x in lessons)
+        assert clashes.all_clashes(queries.week_of(sw.term), queries.as_placed(lessons)) == []
+        assert queries.has_bell_schedule(sw.term)
+    assert "12 of 12 lessons placed" in out.getvalue()
+    # Run again: schools with a published timetable are left alone.
+    call_command("timetable_demo", stdout=StringIO())
+    assert TimetableVersion.objects.count() == 2
