@@ -264,3 +264,35 @@ def test_a_long_check_rings_the_bell(world, admin, monkeypatch):
     run(admin, world.a.school, office_csv(ROWS))
     n = Notification.objects.get(user=admin, kind="imports")
     assert "create: 3" in n.body
+
+
+def test_rollback_refused_when_created_records_are_in_use(world, admin):
+    import datetime
+
+    from django.utils import timezone
+
+    from schoolbridge.accounts.models import BindingCode
+
+    batch = actions.commit(admin, run(admin, world.a.school, office_csv(ROWS)).pk)
+    student = Student.objects.get(student_number="N003")
+    BindingCode.objects.create(district=world.district, school=world.a.school, student=student,
+                               expires_at=timezone.now() + datetime.timedelta(days=3))  # fmt: skip
+    with pytest.raises(Refused) as exc:
+        actions.rollback(admin, batch)
+    assert "binding" in str(exc.value.message).lower() or "绑定" in str(exc.value.message)
+    assert Student.objects.filter(student_number__in=["N001", "N002", "N003"]).count() == 3
+    assert ImportBatch.objects.get(pk=batch.pk).status == "committed"
+
+
+def test_staff_rollback_refused_once_a_created_teacher_heads_a_class(world, admin):
+    from schoolbridge.core.models import Staff
+
+    data = office_csv(
+        [["T901", "吴老师", "女", "13700000002", ""]], header=["工号", "姓名", "性别", "手机", "职务"]
+    )
+    batch = actions.commit(admin, run(admin, world.a.school, data, target="staff").pk)
+    world.a.g7c2.head_teacher = Staff.objects.get(staff_number="T901")
+    world.a.g7c2.save()
+    with pytest.raises(Refused):
+        actions.rollback(admin, batch)
+    assert Staff.objects.filter(staff_number="T901").exists()
