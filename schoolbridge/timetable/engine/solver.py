@@ -1301,3 +1301,31 @@ def solve_instance(
 ) -> SolveResult:
     """Compile and solve in one call."""
     return TimetableSolver(compile_instance(inst), params, on_progress).solve()
+
+
+def check_assignment(
+    c: Compiled, assignment: mdl.Solution, time_limit: float = 30.0
+) -> tuple[bool, float | None]:
+    """Whether the solver's model accepts this timetable (every hard constraint as modelled), and its
+    soft penalty under the model's objective. A consistency check between the model and the scorer."""
+    model = _Model(c, relax=False)
+    H = c.n_hours
+    for i, a in enumerate(c.acts):
+        p = assignment.get(a.id)
+        lit = model.x[i].get(p.day * H + p.hour) if p is not None else None
+        if lit is None:
+            return False, None
+        model.m.add(lit == 1)
+        if p is not None and i in model.room_choice:
+            z = next((z for r, z in model.room_choice[i].items() if c.room_names[r] == p.room), None)
+            if z is None:
+                return False, None
+            model.m.add(z == 1)
+    model.m.minimize(model.objective())
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = 1
+    status = solver.solve(model.m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return False, None
+    return True, solver.objective_value / SCALE

@@ -1,0 +1,178 @@
+"""The CP-SAT solver: a tiny hand-built school, the pre-checks, soft penalties as the scorer counts them,
+cancellation, and the model checked against FET's own timetables. No database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from schoolbridge.timetable.engine import model as m
+from schoolbridge.timetable.engine.score import score
+from schoolbridge.timetable.engine.solver import (
+    Progress,
+    SolveParams,
+    TimetableSolver,
+    check_assignment,
+    compile_instance,
+    precheck,
+    solve_instance,
+)
+
+FET_DIR = Path("/work/shared/data/fet")
+REF_DIR = FET_DIR / "fet-reference-runs"
+VARTHOLOMIO = FET_DIR / "greece-vartholomio-2008-2009.fet"
+needs_fet = pytest.mark.skipif(not REF_DIR.is_dir(), reason="FET example files not present")
+
+
+def tiny(lessons_li: int = 4, extra: list[m.Constraint] | None = None) -> m.Instance:
+    """Two classes, two teachers, 3 days x 3 periods; 李老师 teaches maths to both classes."""
+    inst = m.Instance(name="tiny", days=["Mon", "Tue", "Wed"], hours=["1", "2", "3"])
+    inst.teachers = {"李老师": m.Teacher("李老师"), "王老师": m.Teacher("王老师")}
+    inst.rooms = {"Lab": m.Room("Lab", capacity=40), "Small": m.Room("Small", capacity=10)}
+    for cls in ("1A", "1B"):
+        inst.students_sets[cls] = m.StudentsSet(cls, "year", 30, subgroups=(cls,))
+        inst.years.append(cls)
+        inst.subgroups.append(cls)
+    acts: list[m.Activity] = []
+    aid = 1
+    for cls in ("1A", "1B"):
+        for _k in range(lessons_li // 2):
+            acts.append(
+                m.Activity(aid, 100 + ord(cls[1]), 1, 2, ("李老师",), "Maths", (), (cls,), True, (cls,), 30)
+            )
+            aid += 1
+        acts.append(m.Activity(aid, aid, 2, 2, ("王老师",), "Physics", (), (cls,), True, (cls,), 30))
+        aid += 1
+    inst.activities = {a.id: a for a in acts}
+    maths = {
+        cls: [a.id for a in acts if a.subject == "Maths" and a.students == (cls,)] for cls in ("1A", "1B")
+    }
+    inst.time_constraints = [
+        m.BasicCompulsoryTime(),
+        m.TeacherNotAvailableTimes(teacher="王老师", times=((0, 0), (0, 1), (0, 2))),
+        *(m.MinDaysBetweenActivities(activity_ids=tuple(ids), min_days=1) for ids in maths.values()),
+        *(extra or []),
+    ]
+    inst.space_constraints = [
+        m.BasicCompulsorySpace(),
+        m.SubjectPreferredRooms(subject="Physics", rooms=("Lab", "Small")),
+    ]
+    return inst
+
+
+def test_tiny_school_is_timetabled_without_violations() -> None:
+    inst = tiny()
+    result = solve_instance(inst, SolveParams(time_limit=10, seed=1))
+    assert result.complete and result.time_to_first is not None
+    rep = score(inst, result.assignment or {})
+    assert rep.hard_total == 0, rep.to_text()
+    sol = result.assignment or {}
+    # physics (double lesson) never on Monday (王老师 is away), always in the lab (the small room is too small)
+    physics = [sol[a.id] for a in inst.activities.values() if a.subject == "Physics"]
+    assert all(p.day != 0 and p.room == "Lab" for p in physics)
+    # maths of one class on different days
+    for cls in ("1A", "1B"):
+        days = [
+            sol[a.id].day for a in inst.activities.values() if a.subject == "Maths" and a.students == (cls,)
+        ]
+        assert len(set(days)) == len(days)
+
+
+def test_precheck_explains_an_overloaded_teacher_in_plain_words() -> None:
+    inst = tiny(lessons_li=10)  # 10 maths lessons for 9 periods
+    c = compile_instance(inst)
+    assert "Teacher 李老师: 10 lessons required, only 9 periods available" in precheck(c)
+    result = TimetableSolver(c, SolveParams(time_limit=5)).solve()
+    assert result.status == "precheck" and not result.complete
+    assert any("李老师" in p for p in result.problems)
+
+
+def test_precheck_counts_max_days_and_unavailable_times() -> None:
+    inst = tiny(extra=[m.TeacherMaxDaysPerWeek(teacher="王老师", max_days=1)])
+    problems = precheck(compile_instance(inst))
+    assert problems == [
+        "Teacher 王老师: 4 lessons required, only 3 periods available within the limits of hours per day "
+        "and days per week"
+    ]
+
+
+def test_soft_penalty_is_minimised_and_agrees_with_the_scorer() -> None:
+    # maths of 1A preferably (weight 95 %) at period 1 on Monday: only one lesson can be there
+    ids = tuple(a.id for a in tiny().activities.values() if a.subject == "Maths" and a.students == ("1A",))
+    soft = [
+        m.ActivitiesPreferredStartingTimes(
+            weight_percentage=95, filter=m.ActivityFilter(subject="Maths", students="1A"), times=((0, 0),)
+        ),
+        m.MinDaysBetweenActivities(weight_percentage=50, activity_ids=ids, min_days=3),
+    ]
+    inst = tiny(extra=soft)
+    result = solve_instance(inst, SolveParams(time_limit=10, seed=2))
+    assert result.complete
+    rep = score(inst, result.assignment or {})
+    assert rep.hard_total == 0
+    # one maths lesson off the preferred time (0.95); the two lessons at most 2 days apart (3-2 = 1 x 0.5)
+    assert result.penalty == pytest.approx(1.45)
+    assert rep.soft_total == pytest.approx(1.45)
+
+
+def test_infeasible_links_are_reported() -> None:
+    inst = tiny()
+    a, b = (a.id for a in inst.activities.values() if a.subject == "Physics")
+    inst.time_constraints.append(m.ActivityPreferredStartingTime(activity_id=a, day=1, hour=0))
+    inst.time_constraints.append(m.ActivityPreferredStartingTime(activity_id=b, day=2, hour=1))
+    inst.time_constraints.append(m.ActivitiesSameStartingTime(activity_ids=(a, b)))
+    result = solve_instance(inst, SolveParams(time_limit=5))
+    assert not result.complete
+    assert any("must start together" in p for p in result.problems)
+
+
+def test_progress_callback_sees_the_first_complete_timetable() -> None:
+    seen = []
+    result = TimetableSolver(compile_instance(tiny()), SolveParams(time_limit=5), seen.append).solve()
+    assert result.complete
+    assert seen[0].phase == "first" and seen[0].penalty is None
+    assert any(p.hard == 0 and p.penalty is not None for p in seen)
+
+
+@needs_fet
+def test_fet_reference_timetable_satisfies_the_model_with_the_same_penalty() -> None:
+    """The solver's model accepts FET's own complete timetables, and its objective equals FET's total."""
+    from schoolbridge.timetable.engine.fet import parse_activities_xml, parse_fet
+
+    for stem, total in (("greece-vartholomio-2008-2009", 0.0), ("germany-ss1-German_subact_constr", 13.3)):
+        inst = parse_fet(FET_DIR / f"{stem}.fet")
+        sol = parse_activities_xml(REF_DIR / f"{stem}.activities.xml", inst)
+        ok, penalty = check_assignment(compile_instance(inst), sol)
+        assert ok, stem
+        assert penalty == pytest.approx(total), stem
+
+
+@needs_fet
+def test_cancel_returns_quickly_with_the_best_so_far() -> None:
+    from schoolbridge.timetable.engine.fet import parse_fet
+
+    found = threading.Event()
+
+    def progress(p: Progress) -> None:
+        if p.hard is not None:  # a timetable exists (complete or still breaking a gap limit)
+            found.set()
+
+    solver = TimetableSolver(
+        compile_instance(parse_fet(VARTHOLOMIO)), SolveParams(time_limit=120, seed=1), progress
+    )
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(r=solver.solve()))
+    thread.start()
+    assert found.wait(60)
+    t0 = time.monotonic()
+    solver.cancel()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert time.monotonic() - t0 < 10
+    result = box["r"]
+    assert result.cancelled
+    # either complete already, or the best timetable so far (still breaking a gap limit) is kept
+    assert result.assignment is not None or result.partial is not None
