@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import sys
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -65,6 +66,18 @@ BATCH = 5000
 PERSON_COLUMNS = ["family_name", "given_name", "email", "phone", "gender", "birth_date"]
 
 Row = dict[str, str]
+
+
+class RoleRow(NamedTuple):
+    """What the import keeps of a roles.csv row until its user is read (small: one per user)."""
+
+    line: int
+    role: str
+    org: str
+    sid: str
+    begin: str
+    end: str
+    digest: str
 
 
 def fingerprint(*parts: list[str] | tuple[str, ...] | None) -> str:
@@ -599,7 +612,7 @@ class Importer:
     def users(self) -> None:
         if "users" not in self.files:
             return
-        roles: dict[str, list[tuple[int, Row, list[str]]]] = defaultdict(list)
+        roles: dict[str, list[RoleRow]] = defaultdict(list)
         for line, row, values in self.rows("roles"):
             org = row["orgSourcedId"]
             if org not in self.schools and org not in self.district_sids:
@@ -608,24 +621,34 @@ class Importer:
             if row["role"] == "student" and org not in self.schools:
                 self.errors.add("roles", line, "orgSourcedId", org, "a student's role belongs to a school")
                 continue
-            roles[row["userSourcedId"]].append((line, row, values))
-        demographics: dict[str, tuple[str, str, list[str]]] = {}
+            roles[row["userSourcedId"]].append(
+                RoleRow(
+                    line,
+                    sys.intern(row["role"]),
+                    sys.intern(org),
+                    row["sourcedId"],
+                    row["beginDate"],
+                    row["endDate"],
+                    fingerprint(values),
+                )
+            )
+        demographics: dict[str, tuple[str, str, str]] = {}
         for _line, row, values in self.rows("demographics"):
-            demographics[row["sourcedId"]] = (row["sex"], row["birthDate"], values)
+            demographics[row["sourcedId"]] = (sys.intern(row["sex"]), row["birthDate"], fingerprint(values))
         self.errors.raise_if_any()
         seen_numbers: dict[str, int] = {}
         for chunk in _chunks(self.rows("users"), self.batch):
             self._users_batch(chunk, roles, demographics, seen_numbers)
         for sid, entries in roles.items():
             if sid not in self.people:
-                for line, _row, _v in entries:
-                    self.dangling("roles", line, "userSourcedId", sid, "user")
+                for r in entries:
+                    self.dangling("roles", r.line, "userSourcedId", sid, "user")
 
     def _users_batch(
         self,
         chunk: list[tuple[int, Row, list[str]]],
-        roles: dict[str, list[tuple[int, Row, list[str]]]],
-        demographics: dict[str, tuple[str, str, list[str]]],
+        roles: dict[str, list[RoleRow]],
+        demographics: dict[str, tuple[str, str, str]],
         seen_numbers: dict[str, int],
     ) -> None:
         sids = [row["sourcedId"] for _, row, _ in chunk]
@@ -641,7 +664,7 @@ class Importer:
             sid = row["sourcedId"]
             demo = demographics.get(sid)
             user_roles = roles.get(sid, [])
-            h = fingerprint(values, *(v for _, _, v in user_roles), demo[2] if demo else None)
+            h = fingerprint(values, [r.digest for r in user_roles], [demo[2]] if demo else None)
             hashes[sid] = h
             if not user_roles:
                 self.errors.add("users", line, "sourcedId", sid, "has no role in roles.csv")
@@ -656,12 +679,12 @@ class Importer:
                 gender,
                 birth,
             )
-            for _l, r, _v in user_roles:
-                if r["role"] == "student" and not row["identifier"]:
+            for r in user_roles:
+                if r.role == "student" and not row["identifier"]:
                     self.errors.add(
                         "users", line, "identifier", "", "a student needs an identifier (the student number)"
                     )
-                if r["role"] == "student":
+                if r.role == "student":
                     first = seen_numbers.setdefault(row["identifier"], line)
                     if first != line:
                         self.errors.add(
@@ -720,12 +743,12 @@ class Importer:
             sid = row["sourcedId"]
             person_id = self.people[sid]
             enabled = row["enabledUser"] == "true"
-            for _l, r, _v in roles[sid]:
-                role = r["role"]
+            for r in roles[sid]:
+                role = r.role
                 if role == "student":
-                    school = self.schools[r["orgSourcedId"]]
-                    begin = spec.parse_date(r["beginDate"]) if r["beginDate"] else None
-                    end = spec.parse_date(r["endDate"]) if r["endDate"] else None
+                    school = self.schools[r.org]
+                    begin = spec.parse_date(r.begin) if r.begin else None
+                    end = spec.parse_date(r.end) if r.end else None
                     status = Student.Status.ENROLLED if enabled else Student.Status.WITHDRAWN
                     current = self.student_of.get(person_id)
                     if current is None:
@@ -736,12 +759,12 @@ class Importer:
                             (school, row["identifier"][:40], status, begin, end, current[0])
                         )
                 elif role in m.STAFF_ROLES or role.startswith("ext:"):
-                    if r["orgSourcedId"] not in self.schools:
+                    if r.org not in self.schools:
                         self.report.warnings.append(
-                            f"roles.csv line {_l}: district-level staff role not stored"
+                            f"roles.csv line {r.line}: district-level staff role not stored"
                         )
                         continue
-                    school = self.schools[r["orgSourcedId"]]
+                    school = self.schools[r.org]
                     if (person_id, school) not in self.staff_of:
                         self.staff_of[(person_id, school)] = -1
                         new_staff.append((school, person_id, (row["identifier"] or sid)[:40], enabled))
@@ -809,23 +832,23 @@ class Importer:
             if u is not None:
                 continue
             person_id = self.people[row["sourcedId"]]
-            for _l, r, _v in roles[row["sourcedId"]]:
-                if r["role"] == "student" and person_id in self.student_of:
-                    role_sids.append((f"student:{self.student_of[person_id][0]}", r["sourcedId"], ""))
+            for r in roles[row["sourcedId"]]:
+                if r.role == "student" and person_id in self.student_of:
+                    role_sids.append((f"student:{self.student_of[person_id][0]}", r.sid, ""))
                 elif (
-                    r["orgSourcedId"] in self.schools
-                    and (person_id, self.schools[r["orgSourcedId"]]) in self.staff_of
-                    and r["role"] not in m.GUARDIAN_ROLES
+                    r.org in self.schools
+                    and (person_id, self.schools[r.org]) in self.staff_of
+                    and r.role not in m.GUARDIAN_ROLES
                 ):
                     role_sids.append(
                         (
-                            f"staff:{self.staff_of[(person_id, self.schools[r['orgSourcedId']])]}",
-                            r["sourcedId"],
+                            f"staff:{self.staff_of[(person_id, self.schools[r.org])]}",
+                            r.sid,
                             "",
                         )
                     )
-                elif r["role"] in m.GUARDIAN_ROLES and person_id in self.guardian_of:
-                    role_sids.append((f"guardian:{self.guardian_of[person_id]}", r["sourcedId"], ""))
+                elif r.role in m.GUARDIAN_ROLES and person_id in self.guardian_of:
+                    role_sids.append((f"guardian:{self.guardian_of[person_id]}", r.sid, ""))
         self.remember(m.KIND_ROLE, role_sids)
 
     def agents(self) -> None:
