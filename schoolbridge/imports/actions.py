@@ -361,6 +361,24 @@ def mark_committing(actor: Any, batch: ImportBatch | int, include_errors: bool =
     return batch
 
 
+COMMIT_PROGRESS_EVERY = 50
+
+
+def commit_progress(
+    batch_id: int, done: int | None = None, total: int | None = None
+) -> tuple[int, int] | None:
+    """The commit's progress, kept in the cache: the commit is one transaction, so its rows cannot say it.
+    With Redis (REDIS_URL) other processes see it at once; the database cache shows it only at the end."""
+    from django.core.cache import cache
+
+    key = f"imports-commit-progress-{batch_id}"
+    if done is None:
+        value = cache.get(key)
+        return tuple(value) if value else None  # type: ignore[return-value]
+    cache.set(key, [done, total or 0], 3600)
+    return None
+
+
 def _may_commit(batch: ImportBatch, proceed_with_valid: bool) -> None:
     if batch.status not in (S.PREVIEWED, S.HELD, S.COMMITTING):
         raise Refused(_("Only a checked batch can be committed."))
@@ -382,7 +400,9 @@ def commit(actor: Any, batch_id: int, proceed_with_valid: bool = True) -> Import
                 ).select_related("review")
             )
             done = {"created": 0, "updated": 0, "skipped": 0, "guardians_created": 0}
-            for r in rows:
+            for i, r in enumerate(rows, start=1):
+                if i % COMMIT_PROGRESS_EVERY == 0:
+                    commit_progress(batch.pk, i, len(rows))
                 action = r.action
                 if action == "conflict":
                     decision = getattr(getattr(r, "review", None), "decision", "")

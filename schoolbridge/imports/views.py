@@ -142,6 +142,9 @@ def mapping(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
 
 
 def _status_ctx(batch: ImportBatch) -> dict[str, Any]:
+    if batch.status == ImportBatch.Status.COMMITTING:
+        done, total = actions.commit_progress(batch.pk) or (0, 0)
+        batch.progress_done, batch.progress_total = done, total
     total = batch.progress_total or 0
     percent = int(100 * batch.progress_done / total) if total else (100 if batch.status not in RUNNING else 0)
     return {"batch": batch, "running": batch.status in RUNNING, "percent": min(percent, 100)}

@@ -208,3 +208,15 @@ def test_progress_fragment_polls_while_running_and_refreshes_when_done(admin_cli
     ImportBatch.objects.filter(pk=batch.pk).update(status="previewed", progress_done=3)
     r = admin_client.get(url("status", school, batch.pk) + "?was=running")
     assert r["HX-Refresh"] == "true" and "hx-trigger" not in r.content.decode()
+
+
+def test_commit_progress_comes_from_the_cache(admin_client, world):
+    from schoolbridge.imports import actions
+
+    school = world.a.school
+    upload(admin_client, school, office_csv(ROWS))
+    batch = ImportBatch.objects.get()
+    ImportBatch.objects.filter(pk=batch.pk).update(status="committing")
+    actions.commit_progress(batch.pk, 50, 200)
+    body = admin_client.get(url("status", school, batch.pk)).content.decode()
+    assert "50 / 200" in body and 'value="25"' in body
