@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,7 +159,7 @@ def build_instance(version: TimetableVersion) -> m.Instance:
 def apply_solution(
     actor: Any,
     version: TimetableVersion,
-    assignment: dict[int, tuple[int, int, str | None]],
+    assignment: Mapping_[int, tuple[int, int, str | None]],
     mapping: Mapping,
 ) -> int:
     """Store a solver's timetable on a draft: every unlocked lesson moves to its (day, hour[, room]).

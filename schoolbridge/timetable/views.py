@@ -404,8 +404,8 @@ def _panel(
         for a in alts
     ]
     by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for o in options:
-        by_day[o["day"]].append(o)
+    for a, o in zip(alts, options, strict=True):
+        by_day[a.day].append(o)
     periods = sorted({n for d in week.days.values() for n in d})
     ctx = {
         "version": v,

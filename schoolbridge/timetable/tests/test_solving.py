@@ -45,7 +45,9 @@ def test_instance_matches_the_school(world):
         "TeacherNotAvailableTimes",
         "ActivityPreferredRoom",
     } <= tags
-    starts = next(c for c in inst.constraints if type(c).__name__ == "ActivityPreferredStartingTimes")
+    from schoolbridge.timetable.engine.model import ActivityPreferredStartingTimes
+
+    starts = next(c for c in inst.constraints if isinstance(c, ActivityPreferredStartingTimes))
     assert starts.activity_id == double.id
     # A double lesson may start at periods 1–3 and 5–7 each day, not at 4 (midday) nor 8.
     assert sorted(h for d, h in starts.times if d == 0) == [0, 1, 2, 4, 5, 6]
@@ -124,7 +126,7 @@ def test_quick_fill_places_everything_without_clashes(world):
     assert all(x.placed for x in lessons)
     assert clashes.all_clashes(queries.week_of(world.a.term), queries.as_placed(lessons)) == []
     # 李老师's lessons avoid periods 1–2; a requirement's lessons go on different days.
-    assert all(x.period > 2 for x in lessons if tt.teacher in x.requirement.teachers.all())
+    assert all((x.period or 0) > 2 for x in lessons if tt.teacher in x.requirement.teachers.all())
     maths = [x.day for x in lessons if x.requirement_id == tt.reqs["g7c1_maths"].pk]
     assert len(set(maths)) == 2
     assert (tt.lessons("g7c1_maths")[0].day, tt.lessons("g7c1_maths")[0].period) == (1, 1)

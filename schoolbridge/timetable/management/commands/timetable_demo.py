@@ -9,13 +9,14 @@ Acts as one of the school's administrators, so every write is an audited action.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
 from schoolbridge.accounts.models import RoleGrant
 from schoolbridge.core.errors import InvalidInput
-from schoolbridge.core.models import School
+from schoolbridge.core.models import School, TeachingAssignment
 from schoolbridge.schoolcal.actions import PeriodIn, set_bell_schedule
 from schoolbridge.timetable import actions, queries, solving
 
@@ -54,7 +55,17 @@ class Command(BaseCommand):
                 ]
                 set_bell_schedule(admin, term, 0, rows)
             version = actions.create_version(admin, school.pk, term.pk, f"{term.name}课表")
-            actions.requirements_from_assignments(admin, version, opts["lessons_per_week"])
+            # As many lessons a week as fit the fullest class's week.
+            slots = len(queries.week_of(term).slots())
+            pairs = Counter(
+                klass_id
+                for klass_id, _subject in set(
+                    TeachingAssignment.objects.filter(term=term).values_list("klass_id", "subject_id")
+                )
+            )
+            widest = max(pairs.values(), default=1)
+            n = max(1, min(opts["lessons_per_week"], slots // widest))
+            actions.requirements_from_assignments(admin, version, n)
             placed = 0
             if solving.solver_available():
                 try:
