@@ -359,8 +359,23 @@ def guardian_user_ids_of_class(class_id: int) -> list[int]:
     )
 
 
-def user_feeds(user: Any) -> list[FeedToken]:
-    return list(FeedToken.objects.filter(user=user, revoked_at__isnull=True).order_by("kind", "object_id"))
+def user_feeds(user: Any) -> list[tuple[FeedToken, str]]:
+    """The user's live calendar links, each with what it shows (three queries at most)."""
+    tokens = list(FeedToken.objects.filter(user=user, revoked_at__isnull=True).order_by("kind", "object_id"))
+    ids: dict[str, set[int]] = defaultdict(set)
+    for t in tokens:
+        ids[t.kind].add(t.object_id)
+    names: dict[tuple[str, int], str] = {}
+    if ids[FeedToken.Kind.CLASS]:
+        for pk, name in Class.objects.filter(pk__in=ids[FeedToken.Kind.CLASS]).values_list("pk", "name"):
+            names[(FeedToken.Kind.CLASS, pk)] = name
+    if ids[FeedToken.Kind.TEACHER]:
+        for s in Staff.objects.filter(pk__in=ids[FeedToken.Kind.TEACHER]).select_related("person"):
+            names[(FeedToken.Kind.TEACHER, s.pk)] = s.person.full_name
+    if ids[FeedToken.Kind.STUDENT]:
+        for st in Student.objects.filter(pk__in=ids[FeedToken.Kind.STUDENT]).select_related("person"):
+            names[(FeedToken.Kind.STUDENT, st.pk)] = st.person.full_name
+    return [(t, names.get((t.kind, t.object_id), "")) for t in tokens]
 
 
 def substitutions_of_school(school_id: int, since: datetime.date) -> list[Substitution]:

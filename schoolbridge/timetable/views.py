@@ -490,9 +490,9 @@ def feeds(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your calendar link is ready."))
         return redirect("timetable:feeds")
     rows = []
-    for t in queries.user_feeds(request.user):
+    for t, name in queries.user_feeds(request.user):
         url = request.build_absolute_uri(reverse("timetable:feed", args=[t.token]))
-        rows.append({"token": t, "url": url, "webcal": "webcal://" + url.split("://", 1)[1]})
+        rows.append({"token": t, "name": name, "url": url, "webcal": "webcal://" + url.split("://", 1)[1]})
     return render(request, "timetable/feeds.html", {"rows": rows, "kinds": dict(FeedToken.Kind.choices)})
 
 

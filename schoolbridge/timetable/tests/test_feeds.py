@@ -84,7 +84,7 @@ def test_class_feed_content(world):
     # The same link again while it is live.
     assert issue(parent, "class", sw.g7c1.pk) == 302 and FeedToken.objects.count() == 1
     page = parent.get("/timetable/feeds/").content.decode()
-    assert f"/timetable/feeds/{token.token}.ics" in page and "webcal://" in page
+    assert f"/timetable/feeds/{token.token}.ics" in page and "webcal://" in page and "七年级1班" in page
 
     r = Client().get(f"/timetable/feeds/{token.token}.ics")  # no login: calendar apps cannot log in
     assert r.status_code == 200 and r["Content-Type"].startswith("text/calendar")
