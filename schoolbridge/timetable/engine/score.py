@@ -216,6 +216,7 @@ class _Ctx:
                     self.sub_na[s].update(c.times)
         self._components: dict[int, int] | None = None
         self.preferred_rooms: set[int] | None = None
+        self.index: dict[tuple[str, str], set[int]] | None = None
 
     # -- descriptions --------------------------------------------------------------------------------
 
@@ -515,11 +516,12 @@ def _min_gaps_between(ctx: _Ctx, c: m.MinGapsBetweenActivities) -> Found:
             continue
         if pa.hour > pb.hour:
             a, b, pa, pb = b, a, pb, pa
-        gap = pb.hour - (pa.hour + ctx.active[a].duration)
+        gap = max(pb.hour - (pa.hour + ctx.active[a].duration), 0)
         if gap < c.min_gaps:
             yield (
-                1,
-                f"{ctx.act(a)} and {ctx.act(b)} on {ctx.when(pa.day)} have {max(gap, 0)} hours between (min {c.min_gaps})",
+                c.min_gaps - gap,  # FET: "there are N more needed hours between them"
+                f"{ctx.act(a)} and {ctx.act(b)} on {ctx.when(pa.day)} have {gap} hours between (min {c.min_gaps})",
+                (a, b),
             )
 
 
@@ -756,18 +758,28 @@ def _act_rooms(ctx: _Ctx, c: m.ActivityPreferredRooms) -> Found:
 _HOME_ROOMS = (m.TeacherHomeRoom, m.TeacherHomeRooms, m.StudentsSetHomeRoom, m.StudentsSetHomeRooms)
 
 
-def _rooms_pref_applies(c: m._RoomsPreference, a: Activity) -> bool:
-    subject = getattr(c, "subject", None)
-    tag = getattr(c, "activity_tag", None)
-    teacher = getattr(c, "teacher", None)
-    students = getattr(c, "students", None)
-    if subject is not None and a.subject != subject:
-        return False
-    if tag is not None and tag not in a.tags:
-        return False
-    if teacher is not None and a.teachers != (teacher,):
-        return False
-    return not (students is not None and a.students != (students,))
+def _rooms_pref_targets(ctx: _Ctx, c: m._RoomsPreference) -> set[int]:
+    """Placed activities a subject / tag / teacher's / students set's room constraint applies to."""
+    if ctx.index is None:
+        idx: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for aid in ctx.placed:
+            a = ctx.active[aid]
+            idx[("subject", a.subject)].add(aid)
+            for t in a.tags:
+                idx[("tag", t)].add(aid)
+            if len(a.teachers) == 1:
+                idx[("teacher", a.teachers[0])].add(aid)
+            if len(a.students) == 1:
+                idx[("students", a.students[0])].add(aid)
+        ctx.index = idx
+    out: set[int] | None = None
+    for key in ("subject", "activity_tag", "teacher", "students"):
+        value = getattr(c, key, None)
+        if value is None:
+            continue
+        ids = ctx.index.get(("tag" if key == "activity_tag" else key, value), set())
+        out = set(ids) if out is None else out & ids
+    return out if out is not None else set(ctx.placed)
 
 
 def _with_preferred_rooms(ctx: _Ctx) -> set[int]:
@@ -780,7 +792,7 @@ def _with_preferred_rooms(ctx: _Ctx) -> set[int]:
             if isinstance(c, (m.ActivityPreferredRoom, m.ActivityPreferredRooms)):
                 out.add(c.activity_id)
             elif isinstance(c, m._RoomsPreference) and not isinstance(c, _HOME_ROOMS):
-                out.update(aid for aid, a in ctx.active.items() if _rooms_pref_applies(c, a))
+                out |= _rooms_pref_targets(ctx, c)
         ctx.preferred_rooms = out
     return ctx.preferred_rooms
 
@@ -789,10 +801,11 @@ def _rooms_pref(ctx: _Ctx, c: m._RoomsPreference) -> Found:
     """Subject / tag preferred rooms, and home rooms (activities of exactly that teacher or students set,
     unless a preferred-room constraint covers the activity: FET lets those override home rooms)."""
     rooms = set(c.rooms)
-    skip = _with_preferred_rooms(ctx) if isinstance(c, _HOME_ROOMS) else set()
-    for aid in ctx.placed:
-        if aid not in skip and _rooms_pref_applies(c, ctx.active[aid]):
-            yield from _room_check(ctx, aid, rooms)
+    targets = _rooms_pref_targets(ctx, c)
+    if isinstance(c, _HOME_ROOMS):
+        targets -= _with_preferred_rooms(ctx)
+    for aid in sorted(targets):
+        yield from _room_check(ctx, aid, rooms)
 
 
 def _same_room_if_consecutive(ctx: _Ctx, c: m.ActivitiesSameRoomIfConsecutive) -> Found:
