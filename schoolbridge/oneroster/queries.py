@@ -305,3 +305,12 @@ def student_in_scope(client: Client, person_id: int) -> Any:
     if client.school_id:
         qs = qs.filter(school_id=client.school_id)
     return qs.first()
+
+
+def client_list(school: Any) -> QuerySet[Client]:
+    """The integration clients of one school, with their number of logged calls."""
+    from django.db.models import Count
+
+    return Client.objects.filter(district_id=school.district_id, school=school).annotate(
+        call_count=Count("calls")
+    )

@@ -13,17 +13,24 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from schoolbridge.access.scope import get_scope
 from schoolbridge.core.errors import InvalidInput, NotFound
+from schoolbridge.core.models import School
 
 from . import actions
 from .filtering import QueryError, apply_filter, parse_fields, parse_filter, parse_paging, sort_key
 from .jsonshape import ENVELOPES, to_json
-from .queries import FILE_OF, Source, nested
+from .queries import FILE_OF, Source, client_list, nested
 
 S = actions.SCOPE_BASE
 CORE = {"orgs", "schools", "academicSessions", "terms", "gradingPeriods", "courses", "classes"}
@@ -279,3 +286,86 @@ def _write(
     base = request.build_absolute_uri(request.path[: request.path.index(parts[0]) - 1])
     obj = to_json(FILE_OF[collection], found, base, modified) if found else {"sourcedId": sid}
     return JsonResponse({singular: obj}, status=201 if written.created else 200)
+
+
+# --------------------------------------------------------------------------- management page
+
+
+class ClientForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=120)
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"),
+        choices=[(s, s.removeprefix(S)) for s in actions.SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+def _managed(request: HttpRequest, school_id: int) -> School:
+    school = get_scope(request.user).queryset("school.manage").filter(pk=school_id).first()
+    if school is None:
+        raise NotFound
+    return school
+
+
+@login_required
+def clients(request: HttpRequest, school_id: int) -> HttpResponse:
+    """The school's integration clients; creating one shows its secret once, on this response only."""
+    school = _managed(request, school_id)
+    form = ClientForm(request.POST or None)
+    created, secret = None, ""
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created, secret = actions.create_client(
+                    request.user,
+                    school.district,
+                    form.cleaned_data["name"],
+                    form.cleaned_data["scopes"],
+                    school=school,
+                )
+            except InvalidInput as exc:
+                for field, errors in exc.message_dict.items():
+                    for message in errors:
+                        form.add_error(field if field in form.fields else None, message)
+        if form.errors:
+            status = 400
+        else:
+            form = ClientForm()
+    rows = list(client_list(school))
+    for c in rows:
+        c.short_scopes = [s.removeprefix(S) for s in c.scopes]  # type: ignore[attr-defined]
+    context = {
+        "school": school,
+        "section": "oneroster",
+        "clients": rows,
+        "form": form,
+        "created": created,
+        "secret": secret,
+        "base": request.build_absolute_uri("/ims/oneroster/v1p2"),
+    }
+    response = render(request, "oneroster/clients.html", context, status=status)
+    if secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def deactivate(request: HttpRequest, school_id: int, pk: int) -> HttpResponse:
+    school = _managed(request, school_id)
+    client = client_list(school).filter(pk=pk).first()
+    if client is None:
+        raise NotFound
+    actions.deactivate_client(request.user, client)
+    messages.success(request, _("The integration was switched off."))
+    return redirect("oneroster_manage:clients", school_id=school.pk)
+
+
+@login_required
+def export(request: HttpRequest, school_id: int) -> HttpResponse:
+    school = _managed(request, school_id)
+    data = actions.export_oneroster(request.user, school.district, school)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="oneroster-{school.code}.zip"'
+    return response
