@@ -19,6 +19,7 @@ urlpatterns = [
     path("timetable/", include("schoolbridge.timetable.urls")),
     path("api/v1/", api.urls),
     path("ims/oneroster/", include("schoolbridge.oneroster.urls")),
+    path("manage/oneroster/", include("schoolbridge.oneroster.manage_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),
 ]
