@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ except SystemExit as exc:
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/nothing"}
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/nothing"}
     return subprocess.run(
         [sys.executable, "-c", RUNNER, *map(str, args)],
         capture_output=True,
@@ -106,3 +107,16 @@ def test_help_lists_subcommands() -> None:
     assert proc.returncode == 0
     for cmd in ("score", "import-report", "lock"):
         assert cmd in proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("fet-cl") is None, reason="fet-cl not installed")
+def test_fet_check() -> None:
+    stem = "germany-ss1-German_subact_constr"
+    proc = run(
+        "timetable", "fet-check", FET_DIR / f"{stem}.fet", REF_DIR / f"{stem}.activities.xml", "--json"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["fet_accepts"] is True
+    assert data["fet_soft_total"] == pytest.approx(13.3) and data["our_soft_total"] == pytest.approx(13.3)
+    assert data["fet_broken_soft"] == data["our_broken_soft"] == 14
