@@ -340,7 +340,10 @@ def put_result(client: Client, sid: str, data: dict[str, Any]) -> Written:
     student = student_in_scope(client, person) if person is not None else None
     if student is None:
         raise InvalidInput({"student": ["student refers to no student"]})
-    when = score_time(str(data.get("scoreDate") or "")[:10])
+    try:
+        when = score_time(str(data.get("scoreDate") or "")[:10])
+    except ValueError:
+        raise InvalidInput({"scoreDate": ["scoreDate is not a date (YYYY-MM-DD)"]}) from None
     existing = _sid_key(client, m.KIND_RESULT, sid)
     score = Score.objects.filter(pk=int(existing)).first() if existing else None
     created = score is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,9 +31,10 @@ from schoolbridge.core.models import School
 from . import actions
 from .filtering import QueryError, apply_filter, parse_fields, parse_filter, parse_paging, sort_key
 from .jsonshape import ENVELOPES, to_json
-from .queries import FILE_OF, Source, client_list, nested
+from .queries import FILE_OF, Source, client_by_id, client_list, nested
 
 S = actions.SCOPE_BASE
+logger = logging.getLogger(__name__)
 CORE = {"orgs", "schools", "academicSessions", "terms", "gradingPeriods", "courses", "classes"}
 ROSTER = {"users", "students", "teachers", "enrollments"}
 GRADEBOOK = {"categories", "lineItems", "results", "scoreScales"}
@@ -88,7 +90,9 @@ def token(request: HttpRequest) -> HttpResponse:
         response = JsonResponse({"error": exc.error}, status=exc.status)
         if exc.status == 401:
             response["WWW-Authenticate"] = 'Basic realm="oneroster"'
+        actions.log_call(client_by_id(client_id), "POST", request.path, "", exc.status)
         return response
+    actions.log_call(row.client, "POST", request.path, "", 200)
     response = JsonResponse(
         {
             "access_token": access,
@@ -131,6 +135,9 @@ def endpoint(request: HttpRequest, rest: str) -> HttpResponse:
         response = error(400, exc.minor, str(exc))
     except NotFound:
         response = error(404, "unknownobject", "no such object")
+    except Exception:  # a bug, not bad input: still the spec's payload, and the traceback in the log
+        logger.exception("OneRoster %s %s failed", request.method, request.path)
+        response = error(500, "internal_server_error", "the request could not be processed")
     actions.log_call(
         client, request.method or "", request.path, request.META.get("QUERY_STRING", ""), response.status_code
     )

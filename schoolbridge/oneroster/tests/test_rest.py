@@ -108,7 +108,7 @@ def test_unauthenticated_and_scope_enforcement(world: Any) -> None:
     assert minor(response) == "forbidden"
     assert http.get(f"{BASE}/demographics", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
     assert http.get(f"{BASE}/lineItems", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
-    assert CallLog.objects.filter(client=client).count() == 4
+    assert CallLog.objects.filter(client=client).count() == 1 + 4  # the token request and four reads
     assert CallLog.objects.filter(client=None, status=401).count() == 1
 
 
@@ -280,6 +280,16 @@ def test_gradebook_reads_and_writes(api: Any, world: Any) -> None:
     )
     assert bad.status_code == 422 and minor(bad) == "invaliddata"
     assert api("/results/r-2", "put", data="{not json", content_type="application/json").status_code == 400
+    bad_date = {
+        "result": {
+            "lineItem": {"sourcedId": "li-quiz-1"},
+            "student": {"sourcedId": student},
+            "scoreStatus": "exempt",
+            "scoreDate": "yesterday",
+        }
+    }
+    response = api("/results/r-2", "put", data=json.dumps(bad_date), content_type="application/json")
+    assert response.status_code == 422 and "scoreDate" in response.json()["imsx_description"]
     assert (
         api(
             "/results/r-2", "put", data=json.dumps({"lineItem": {}}), content_type="application/json"
