@@ -414,10 +414,7 @@ def commit(actor: Any, batch_id: int, proceed_with_valid: bool = True) -> Import
                         done["skipped"] += 1
                         continue
                 try:
-                    if batch.target == "students":
-                        r.result = _commit_student(actor, school, r, action)
-                    else:
-                        r.result = _commit_staff(actor, school, r, action)
+                    r.result = COMMITTERS[batch.target](actor, school, r, action)
                 except (InvalidInput, ValidationError) as exc:
                     raise _RowRefused(r.number, _messages(exc)) from None
                 except (NotFound, Refused):
@@ -568,6 +565,43 @@ def _commit_staff(actor: Any, school: School, r: ImportRow, action: str) -> dict
     return {"before": before, "updated": {"staff": staff.pk}}
 
 
+def _commit_class(actor: Any, school: School, r: ImportRow, action: str) -> dict[str, Any]:
+    from schoolbridge.core.models import GradeLevel, SchoolYear
+
+    row = r.normalized
+    grade = GradeLevel.objects.get(pk=row["grade"], school=school)
+    head = (
+        Staff.objects.filter(pk=row["head_teacher"], school=school).first()
+        if row.get("head_teacher")
+        else None
+    )
+    if action == "create":
+        year = SchoolYear.objects.get(pk=row["year"], school=school)
+        klass = core.create_class(actor, year, name=row["class_name"], grade=grade, head_teacher=head)
+        return {"created": {"class": klass.pk}}
+    klass = Class.objects.get(pk=r.match["id"], school=school)
+    before = {"grade": klass.grade_id, "head_teacher": klass.head_teacher_id}
+    changes: dict[str, Any] = {"grade": grade}
+    if head is not None:
+        changes["head_teacher"] = head
+    core.update_class(actor, klass, **changes)
+    return {"updated": {"class": klass.pk}, "before": before}
+
+
+def _commit_assignment(actor: Any, school: School, r: ImportRow, action: str) -> dict[str, Any]:
+    from schoolbridge.core.models import Subject, Term
+
+    row = r.normalized
+    ta = core.assign_teaching(
+        actor,
+        Staff.objects.get(pk=row["teacher"], school=school),
+        Class.objects.get(pk=row["klass"], school=school),
+        Subject.objects.get(pk=row["subject"], school=school),
+        Term.objects.get(pk=row["term"], school=school),
+    )
+    return {"created": {"assignment": ta.pk}}
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
@@ -603,10 +637,7 @@ def rollback(actor: Any, batch: ImportBatch | int) -> ImportBatch:
     if batch.status != S.COMMITTED:
         raise Refused(_("Only a committed batch can be rolled back."))
     results = [r.result for r in ImportRow.objects.filter(batch=batch).exclude(result={}).order_by("-number")]
-    if batch.target == "students":
-        _undo_students(actor, results)
-    else:
-        _undo_staff(actor, results)
+    UNDOERS[batch.target](actor, results)
     before = {"status": batch.status}
     batch.status = S.ROLLED_BACK
     batch.rolled_back_by = actor if getattr(actor, "pk", None) else None
@@ -770,6 +801,43 @@ def _restore_staff(actor: Any, result: dict[str, Any]) -> None:
     staff.title, staff.staff_number = before["staff"]["title"], before["staff"]["staff_number"]
     staff.save(update_fields=["title", "staff_number"])
     record(actor, "imports.rollback.staff.restore", staff, s_before, snapshot(staff))
+
+
+def _undo_classes(actor: Any, results: list[dict[str, Any]]) -> None:
+    created = [r["created"]["class"] for r in results if "created" in r]
+    _refuse_if_in_use(_in_use(Class, created, {Class}))
+    for r in results:
+        if "updated" in r:
+            klass = Class.objects.filter(pk=r["updated"]["class"]).first()
+            if klass is None:
+                continue
+            before = snapshot(klass)
+            klass.grade_id, klass.head_teacher_id = r["before"]["grade"], r["before"]["head_teacher"]
+            klass.save(update_fields=["grade", "head_teacher"])
+            record(actor, "imports.rollback.class.restore", klass, before, snapshot(klass))
+    _delete_all(actor, Class, created)
+
+
+def _undo_assignments(actor: Any, results: list[dict[str, Any]]) -> None:
+    from schoolbridge.core.models import TeachingAssignment
+
+    created = [r["created"]["assignment"] for r in results if "created" in r]
+    _refuse_if_in_use(_in_use(TeachingAssignment, created, {TeachingAssignment}))
+    _delete_all(actor, TeachingAssignment, created)
+
+
+COMMITTERS = {
+    "students": _commit_student,
+    "staff": _commit_staff,
+    "classes": _commit_class,
+    "assignments": _commit_assignment,
+}
+UNDOERS = {
+    "students": _undo_students,
+    "staff": _undo_staff,
+    "classes": _undo_classes,
+    "assignments": _undo_assignments,
+}
 
 
 # ------------------------------------------------------------------------------------------- sources

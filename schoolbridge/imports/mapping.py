@@ -48,7 +48,21 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("email", "Email", False, ("邮箱", "电子邮箱", "email", "e-mail")),
         Field("title", "Title", False, ("职务", "职称", "岗位", "title", "position", "job title")),
     ),
+    "classes": (
+        Field("class_name", "Class", True, ("班级", "班级名称", "班名", "class", "class name")),
+        Field("grade", "Grade", True, ("年级", "grade", "grade level", "year group")),
+        Field("head_teacher", "Head teacher (staff number or name)", False, ("班主任", "班主任工号", "班主任姓名", "head teacher", "homeroom teacher")),
+    ),
+    "assignments": (
+        Field("teacher", "Teacher (staff number or name)", True, ("教师", "任课教师", "教师工号", "工号", "教师姓名", "teacher", "teacher number")),
+        Field("class_name", "Class", True, ("班级", "班级名称", "任教班级", "class", "class name")),
+        Field("subject", "Subject", True, ("科目", "学科", "课程", "subject", "course")),
+        Field("term", "Term (empty for the current term)", False, ("学期", "term", "semester")),
+    ),
 }  # fmt: skip
+
+
+PEOPLE = ("students", "staff")
 
 
 def fields(target: str) -> tuple[Field, ...]:
@@ -99,6 +113,8 @@ def suggest(target: str, headers: list[str]) -> dict[str, str]:
 
 def missing_required(target: str, mapping: dict[str, str]) -> list[Field]:
     out = [f for f in TARGETS[target] if f.required and not mapping.get(f.name)]
+    if target not in PEOPLE:
+        return out
     has_name = mapping.get("name") or (mapping.get("family_name") and mapping.get("given_name"))
     if not has_name:
         out.append(Field("name", "Full name", True))

@@ -12,6 +12,8 @@ from schoolbridge.core.models import District, School
 class Target(models.TextChoices):
     STUDENTS = "students", _("Students, guardians and classes")
     STAFF = "staff", _("Staff")
+    CLASSES = "classes", _("Classes and head teachers")
+    ASSIGNMENTS = "assignments", _("Teaching assignments")
 
 
 class ImportSource(models.Model):

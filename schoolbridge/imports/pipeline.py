@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop as N
 
 from schoolbridge.core.models import Class, Guardian, Guardianship, Staff, Student
 
+from . import mapping as m
 from . import transforms as t
 
 # A fuzzy match this sure is taken as the same record; anything between REVIEW_MIN and this goes to the
@@ -264,6 +265,11 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
 ) -> dict[int, Outcome]:
     """Outcome per row number. Reads only; writes nothing."""
+    if target not in m.PEOPLE:
+        tree = evaluate_tree(target, school_id, mapping, rows)
+        if progress:
+            progress(len(tree))
+        return tree
     normalize = Normalizer(target, mapping, class_resolver(school_id) if target == "students" else None)
     outcomes: dict[int, Outcome] = {}
     key = "student_number" if target == "students" else "staff_number"
@@ -388,3 +394,163 @@ def count(outcomes: dict[int, Outcome] | list[Any]) -> dict[str, int]:
     for o in values:
         counts[o.action] = counts.get(o.action, 0) + 1
     return counts
+
+
+# ------------------------------------------------------------------------------------ the school tree
+
+
+def current_year_id(school_id: int) -> int | None:
+    from schoolbridge.core.models import SchoolYear
+
+    today = timezone.localdate()
+    years = SchoolYear.objects.filter(school_id=school_id)
+    found = years.filter(start_date__lte=today, end_date__gte=today).order_by("-start_date").first()
+    found = found or years.order_by("-start_date").first()
+    return found.pk if found else None
+
+
+class TreeLookup:
+    """The school's grades, staff, subjects, terms and classes of the current year, loaded once."""
+
+    def __init__(self, school_id: int) -> None:
+        from schoolbridge.core.models import GradeLevel, Subject, TeachingAssignment, Term
+
+        self.year_id = current_year_id(school_id)
+        self.grades_by_name: dict[str, int] = {}
+        self.grades_by_number: dict[int, list[int]] = defaultdict(list)
+        for g in GradeLevel.objects.filter(school_id=school_id):
+            self.grades_by_name[t.text(g.name).replace(" ", "")] = g.pk
+            n = t.grade_number(g.name, g.order)
+            if n is not None:
+                self.grades_by_number[n].append(g.pk)
+        self.staff_by_number: dict[str, int] = {}
+        names: dict[str, list[int]] = defaultdict(list)
+        for s in Staff.objects.filter(school_id=school_id, active=True).select_related("person"):
+            self.staff_by_number[s.staff_number] = s.pk
+            names[s.person.full_name].append(s.pk)
+        self.staff_by_name = {k: v[0] for k, v in names.items() if len(v) == 1}
+        self.subjects: dict[str, int] = {}
+        for sub in Subject.objects.filter(school_id=school_id):
+            self.subjects[sub.name] = sub.pk
+            self.subjects[sub.code.upper()] = sub.pk
+        terms = list(Term.objects.filter(school_id=school_id, year_id=self.year_id).order_by("start_date"))
+        self.terms = {term.name: term.pk for term in terms}
+        today = timezone.localdate()
+        current = [term for term in terms if term.start_date <= today <= term.end_date]
+        self.current_term = current[0].pk if current else (terms[-1].pk if terms else None)
+        classes = Class.objects.filter(school_id=school_id, year_id=self.year_id).select_related("grade")
+        self.classes = {c.pk: c for c in classes}
+        self.resolver = t.ClassResolver([(c.pk, c.name, c.grade.name, c.grade.order) for c in classes])
+        self.assignments = set(
+            TeachingAssignment.objects.filter(school_id=school_id, term__year_id=self.year_id).values_list(
+                "teacher_id", "klass_id", "subject_id", "term_id"
+            )
+        )
+
+    def grade(self, value: Any) -> int | None:
+        s = t.text(value).replace(" ", "")
+        if s in self.grades_by_name:
+            return self.grades_by_name[s]
+        n = t.cn_number(s) or t.grade_number(s) or t.grade_number(s + "年级")
+        found = self.grades_by_number.get(n, []) if n else []
+        return found[0] if len(found) == 1 else None
+
+    def staff(self, value: Any) -> int | None:
+        s = t.text(value)
+        return self.staff_by_number.get(s) or self.staff_by_name.get(s.replace(" ", ""))
+
+    def subject(self, value: Any) -> int | None:
+        s = t.text(value)
+        return self.subjects.get(s) or self.subjects.get(s.upper())
+
+
+def evaluate_tree(
+    target: str, school_id: int, mapping: dict[str, str], rows: list[tuple[int, dict[str, Any]]]
+) -> dict[int, Outcome]:
+    """Classes (with grade and head teacher) or teaching assignments, against the current school year."""
+    look = TreeLookup(school_id)
+    outcomes: dict[int, Outcome] = {}
+    seen: dict[Any, int] = {}
+    for number, raw in rows:
+        o = Outcome()
+        outcomes[number] = o
+
+        def cell(name: str, raw: dict[str, Any] = raw) -> tuple[str, Any]:
+            return _get(raw, mapping, name)
+
+        if look.year_id is None:
+            o.errors.append(err("", "", "", N("This school has no school year yet.")))
+        if target == "classes":
+            col, name = cell("class_name")
+            name = t.text(name)
+            if not name:
+                o.errors.append(err(col, "class_name", name, N("This value is required.")))
+            gcol, gvalue = cell("grade")
+            grade = look.grade(gvalue)
+            if grade is None:
+                o.errors.append(
+                    err(
+                        gcol,
+                        "grade",
+                        gvalue,
+                        N("There is no grade %(value)s in this school."),
+                        value=t.text(gvalue),
+                    )
+                )
+            hcol, hvalue = cell("head_teacher")
+            head = look.staff(hvalue) if t.text(hvalue) else None
+            if t.text(hvalue) and head is None:
+                o.errors.append(err(hcol, "head_teacher", hvalue, N("No active staff member has the number or name %(value)s."), value=t.text(hvalue)))  # fmt: skip
+            existing = look.resolver.resolve(name) if name else None
+            key: Any = existing or name
+            o.normalized = {"class_name": name, "grade": grade, "head_teacher": head, "year": look.year_id}
+            if name and key in seen:
+                o.errors.append(err(col, "class_name", name, N("%(value)s appears again: also in row %(other)s."), value=name, other=seen[key]))  # fmt: skip
+                first = outcomes[seen[key]]
+                first.errors.append(err(col, "class_name", first.normalized["class_name"], N("%(value)s appears again: also in row %(other)s."),
+                                        value=first.normalized["class_name"], other=number))  # fmt: skip
+                first.action, first.changes = "error", {}
+            seen.setdefault(key, number)
+            if o.errors:
+                o.action = "error"
+                continue
+            if existing is None:
+                o.action = "create"
+                continue
+            klass = look.classes[existing]
+            o.match = {"id": existing, "by": "key", "confidence": 1.0, "reason": N("same class")}
+            if klass.grade_id != grade:
+                o.changes["grade"] = [klass.grade_id, grade]
+            if head and klass.head_teacher_id != head:
+                o.changes["head_teacher"] = [klass.head_teacher_id, head]
+            o.action = "update" if o.changes else "unchanged"
+        else:
+            tcol, tvalue = cell("teacher")
+            teacher = look.staff(tvalue)
+            if teacher is None:
+                o.errors.append(err(tcol, "teacher", tvalue, N("No active staff member has the number or name %(value)s."), value=t.text(tvalue)))  # fmt: skip
+            ccol, cvalue = cell("class_name")
+            klass_id = look.resolver.resolve(cvalue)
+            if klass_id is None:
+                o.errors.append(err(ccol, "class_name", cvalue, N("There is no class %(value)s in this school this year."), value=t.text(cvalue)))  # fmt: skip
+            scol, svalue = cell("subject")
+            subject = look.subject(svalue)
+            if subject is None:
+                o.errors.append(err(scol, "subject", svalue, N("There is no subject %(value)s in this school."), value=t.text(svalue)))  # fmt: skip
+            mcol, mvalue = cell("term")
+            term = look.terms.get(t.text(mvalue)) if t.text(mvalue) else look.current_term
+            if term is None:
+                o.errors.append(err(mcol, "term", mvalue, N("There is no term %(value)s in this school year."), value=t.text(mvalue)))  # fmt: skip
+            o.normalized = {"teacher": teacher, "klass": klass_id, "subject": subject, "term": term}
+            key = (teacher, klass_id, subject, term)
+            if not o.errors and key in seen:
+                o.errors.append(err(tcol, "teacher", tvalue, N("The same assignment appears again: also in row %(other)s."), other=seen[key]))  # fmt: skip
+            seen.setdefault(key, number)
+            if o.errors:
+                o.action = "error"
+            elif key in look.assignments:
+                o.action = "unchanged"
+                o.match = {"by": "key", "confidence": 1.0, "reason": N("already assigned")}
+            else:
+                o.action = "create"
+    return outcomes

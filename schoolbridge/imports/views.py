@@ -154,7 +154,23 @@ def _status_ctx(batch: ImportBatch) -> dict[str, Any]:
 def batch_page(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
     batch = q.batch(school, pk)
     errors = list(q.error_rows(batch)[:200])
-    samples = {action: list(q.rows(batch, action)[:10]) for action in ("create", "update", "unchanged")}
+    labels = {fd.name: _(fd.label) for fd in m.fields(batch.target)}
+    labels.update({"klass": _("Class"), "guardians": _("New guardians (phone)")})
+    samples = {
+        action: [
+            (
+                r,
+                _summary(r),
+                [
+                    (labels.get(k, k), _shown(v[0]), _shown(v[1]))
+                    for k, v in r.changes.items()
+                    if k != "guardians_known"
+                ],
+            )
+            for r in q.rows(batch, action)[:10]
+        ]
+        for action in ("create", "update", "unchanged")
+    }
     ctx = _ctx(
         school,
         **_status_ctx(batch),
@@ -164,9 +180,25 @@ def batch_page(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
         error_rows=[(r, [(e, report.message(e)) for e in r.errors]) for r in errors],
         samples=samples,
         reviews=q.reviews(batch) if batch.status in ("previewed", "held", "committed") else [],
-        labels={fd.name: _(fd.label) for fd in m.fields(batch.target)},
     )
     return render(request, "imports/batch.html", ctx)
+
+
+def _summary(r: Any) -> str:
+    """One line saying which record a row is about, from what the file says."""
+    n = r.normalized
+    if "family_name" in n:
+        number = n.get("student_number") or n.get("staff_number") or ""
+        return f"{n['family_name']}{n['given_name']} {number}".strip() + (
+            f" · {n['klass_label']}" if n.get("klass_label") else ""
+        )
+    return " · ".join(str(v) for v in r.raw.values() if v not in ("", None))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "—" if value in (None, "") else str(value)
 
 
 @managed_school

@@ -220,3 +220,17 @@ def test_commit_progress_comes_from_the_cache(admin_client, world):
     actions.commit_progress(batch.pk, 50, 200)
     body = admin_client.get(url("status", school, batch.pk)).content.decode()
     assert "50 / 200" in body and 'value="25"' in body
+
+
+def test_classes_batch_page(admin_client, world):
+    school = world.a.school
+    data = office_csv(
+        [["七年级3班", "初一", "T-teacher"], ["初一(2)班", "七年级", "李老师"]],
+        header=["班级", "年级", "班主任"],
+    )
+    upload(admin_client, school, data, name="班级.csv", target="classes")
+    batch = ImportBatch.objects.get()
+    admin_client.post(url("mapping", school, batch.pk), batch.mapping)
+    page = admin_client.get(url("batch", school, batch.pk)).content.decode()
+    assert 'data-count="create">1<' in page and 'data-count="update">1<' in page
+    assert "七年级3班 · 初一 · T-teacher" in page and "→" in page
