@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/pages.py --scale small
 	$(PY) bench/gate_ingest.py --scale small
 	$(PY) bench/fanout.py --scale small
+	$(PY) bench/imports.py --scale small
 
 clean:
 	rm -rf var/test*.sqlite3* var/broker
