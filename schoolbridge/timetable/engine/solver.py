@@ -232,9 +232,11 @@ def precheck(c: Compiled) -> list[str]:
 class _Model:
     """The CP-SAT model of a Compiled problem."""
 
-    def __init__(self, c: Compiled, relax: bool = True) -> None:
+    def __init__(self, c: Compiled, relax: bool = True, optional: bool = False) -> None:
         self.c = c
         self.relax = relax
+        self.optional = optional
+        self.unplaced: list[Any] = []
         self.slacks: list[Any] = []
         self.slack_owner: list[tuple[str, int]] = []  # the teacher / subgroup each slack belongs to
         self._owner: tuple[str, int] = ("", -1)
@@ -246,7 +248,12 @@ class _Model:
         self.cover: list[dict[int, list[Any]]] = []
         for i, a in enumerate(c.acts):
             xs = {s: m.new_bool_var(f"x{i}_{s}") for s in a.starts}
-            m.add_exactly_one(xs.values())
+            if optional:  # the activity may stay unplaced, at a price (repair mode)
+                u = m.new_bool_var(f"u{i}")
+                m.add_exactly_one([*xs.values(), u])
+                self.unplaced.append(u)
+            else:
+                m.add_exactly_one(xs.values())
             self.x.append(xs)
             cov: dict[int, list[Any]] = {}
             for s, lit in xs.items():
@@ -274,7 +281,7 @@ class _Model:
             usable = sum(1 for lits in slot_lits if lits)
             full = sum(c.acts[i].duration for i in acts) >= usable  # every usable slot is taken
             for lits in slot_lits:
-                if full and lits:
+                if full and lits and not optional:
                     m.add_exactly_one(lits)
                 elif len(lits) > 1:
                     m.add_at_most_one(lits)
@@ -340,7 +347,9 @@ class _Model:
         def start_var(i: int) -> Any:
             if i not in starts:
                 a = c.acts[i]
-                st = m.new_int_var_from_domain(cp_model.Domain.from_values(a.starts), f"st{i}")
+                st = m.new_int_var_from_domain(
+                    cp_model.Domain.from_values([*a.starts, *([0] if self.optional else [])]), f"st{i}"
+                )
                 m.add(st == sum(s * lit for s, lit in self.x[i].items()))
                 starts[i] = st
             return starts[i]
@@ -349,7 +358,7 @@ class _Model:
             a = c.acts[i]
             assert a.rooms is not None
             zs = {r: m.new_bool_var(f"z{i}_{r}") for r in a.rooms}
-            m.add_exactly_one(zs.values())
+            m.add_exactly_one([*zs.values(), *([self.unplaced[i]] if self.optional else [])])
             self.room_choice[i] = zs
             st = start_var(i)
             for r, z in zs.items():
@@ -363,7 +372,13 @@ class _Model:
         for r in list(per_room):
             for i, a in enumerate(c.acts):
                 if a.rooms is not None and len(a.rooms) == 1 and a.rooms[0] == r:
-                    per_room[r].append(m.new_fixed_size_interval_var(start_var(i), a.duration, ""))
+                    if self.optional:
+                        present = self.unplaced[i].Not()
+                        per_room[r].append(
+                            m.new_optional_fixed_size_interval_var(start_var(i), a.duration, present, "")
+                        )
+                    else:
+                        per_room[r].append(m.new_fixed_size_interval_var(start_var(i), a.duration, ""))
             m.add_no_overlap(per_room[r])
         # redundant pool capacity: activities whose candidates lie within a set S never exceed |S| per slot
         sets = {frozenset(c.acts[i].rooms or ()) for i in multi}
@@ -523,7 +538,7 @@ class _Model:
                         m.add(sum(lits) <= cap * u)
                     for g in groups:  # a hard min-days group needs one used day per activity
                         m.add(sum(self.onday(i, d) for i in g) <= u)
-            if caps:
+            if caps and not self.optional:
                 m.add(
                     sum(cp * u for cp, u in zip(caps, used, strict=True))
                     >= sum(c.acts[i].duration for i in acts)
@@ -699,6 +714,7 @@ class SolveParams:
     log: bool = False  # CP-SAT's own search log on stderr
 
 
+INFEASIBLE = "The constraints contradict each other (the solver proved it)"
 BIG = SCALE * 100_000  # one remaining hard violation outweighs any soft penalty
 
 
@@ -788,26 +804,32 @@ class TimetableSolver:
             return self._result("precheck", problems)
         model = _Model(c)
         self._report("first", None)
-        # 1. any timetable (gap limits relaxed)
-        solver = self._new_solver(self._left(), self.params.seed, first=True)
+        # 1. any timetable (gap limits relaxed); if that takes too long, every activity may stay unplaced at
+        #    a price and the search below places them
+        first_cap = min(self._left(), max(10.0, 0.2 * self.params.time_limit))
+        solver = self._new_solver(first_cap, self.params.seed, first=True)
         status = self._run(model, solver, _StopFirst())
         if status == cp_model.INFEASIBLE:
-            return self._result(
-                "infeasible", ["The constraints contradict each other (the solver proved it)"]
-            )
+            return self._result("infeasible", [INFEASIBLE])
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return self._result("unknown")
-        cur = [next(s for s, lit in xs.items() if solver.boolean_value(lit)) for xs in model.x]
-        rooms = {
-            i: next(r for r, z in zs.items() if solver.boolean_value(z))
-            for i, zs in model.room_choice.items()
-        }
-        slack_expr = sum(model.slacks) if model.slacks else 0
+            if self._left() < 1 or self._cancel.is_set():
+                return self._result("unknown")
+            model = _Model(c, optional=True)
+            model.m.minimize(sum(model.unplaced) + sum(model.slacks))
+            limit = min(self._left(), max(5.0, 0.05 * self.params.time_limit))
+            solver = self._new_solver(limit, self.params.seed, first=False)
+            status = self._run(model, solver)
+            if status == cp_model.INFEASIBLE:
+                return self._result("infeasible", [INFEASIBLE])
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                return self._result("unknown")
+        cur, rooms = self._read(model, solver)
+        slack_expr = sum([*model.slacks, *model.unplaced])
         pen_expr = model.objective()
-        slack = int(solver.value(slack_expr)) if model.slacks else 0
+        slack = int(solver.value(slack_expr)) if model.slacks or model.unplaced else 0
         pen = int(solver.value(pen_expr)) if model.penalties else 0
         self.solutions = 1
-        self._violated = [o for o, v in zip(model.slack_owner, model.slacks, strict=True) if solver.value(v)]
+        self._violated = self._owners(model, solver)
         self._accept(model, cur, rooms, slack, pen)
         if slack == 0 and (not model.penalties or self.params.first_only):
             return self._result("feasible")
@@ -816,8 +838,30 @@ class TimetableSolver:
         status_name = self._lns(model, cur, rooms, slack, pen, slack_expr, pen_expr)
         return self._result(status_name)
 
-    def _accept(self, model: _Model, cur: list[int], rooms: dict[int, int], slack: int, pen: int) -> None:
-        assignment = self._assignment(model, cur, rooms)
+    def _read(self, model: _Model, solver: cp_model.CpSolver) -> tuple[list[int | None], dict[int, int]]:
+        cur: list[int | None] = [
+            next((s for s, lit in xs.items() if solver.boolean_value(lit)), None) for xs in model.x
+        ]
+        rooms = {}
+        for i, zs in model.room_choice.items():
+            r = next((r for r, z in zs.items() if solver.boolean_value(z)), None)
+            if r is not None:
+                rooms[i] = r
+        return cur, rooms
+
+    def _owners(self, model: _Model, solver: cp_model.CpSolver) -> list[tuple[str, int]]:
+        """Teachers / students sets whose gap limits are still broken, and those of unplaced lessons."""
+        out = [o for o, v in zip(model.slack_owner, model.slacks, strict=True) if solver.value(v)]
+        for i, u in enumerate(model.unplaced):
+            if solver.boolean_value(u):
+                a = self.c.acts[i]
+                out += [("teacher", t) for t in a.teachers] + [("subgroup", sg) for sg in a.subgroups]
+        return out
+
+    def _accept(
+        self, model: _Model, cur: list[int | None], rooms: dict[int, int], slack: int, pen: int
+    ) -> None:
+        assignment = self._assignment(cur, rooms)
         now = self._elapsed()
         if slack:
             self.partial = assignment
@@ -830,39 +874,44 @@ class TimetableSolver:
             self.history.append((now, pen / SCALE))
             self._report("improve", pen / SCALE, hard=0)
 
-    def _assignment(self, model: _Model, cur: list[int], rooms: dict[int, int]) -> mdl.Solution:
+    def _assignment(self, cur: list[int | None], rooms: dict[int, int]) -> mdl.Solution:
         c, H = self.c, self.c.n_hours
         out: mdl.Solution = {}
         for i, a in enumerate(c.acts):
+            slot = cur[i]
+            if slot is None:
+                continue
             room: str | None = None
             if a.rooms is not None and len(a.rooms) == 1:
                 room = c.room_names[a.rooms[0]]
             elif i in rooms:
                 room = c.room_names[rooms[i]]
-            out[a.id] = mdl.Placement(cur[i] // H, cur[i] % H, room)
+            out[a.id] = mdl.Placement(slot // H, slot % H, room)
         return out
 
-    def _neighbourhood(self, rng: random.Random, model: _Model, cur: list[int], size: int) -> set[int]:
+    def _neighbourhood(self, rng: random.Random, model: _Model, cur: list[int | None], size: int) -> set[int]:
         c, H = self.c, self.c.n_hours
         n = len(c.acts)
         free: set[int] = set()
+        unplaced = [i for i in range(n) if cur[i] is None]
+        if unplaced:
+            free.update(rng.sample(unplaced, min(len(unplaced), max(1, size // 3))))
         keys = list(model.res_acts)
         kind = rng.random()
         if self._violated and rng.random() < 0.7:
             owner = rng.choice(self._violated)
             free.update(model.res_acts.get(owner, []))
-            # and the teachers / students those lessons share, so that they can swap
+            # and the teachers those lessons share, so that lessons can swap
             for i in list(free):
-                a = c.acts[i]
-                for t in a.teachers:
+                for t in c.acts[i].teachers:
                     if rng.random() < 0.5:
                         free.update(model.res_acts.get(("teacher", t), []))
         while len(free) < size:
             if kind < 0.6 and keys:  # whole teachers / students sets
                 free.update(model.res_acts[keys[rng.randrange(len(keys))]])
-            elif kind < 0.85:  # everything on one or two days
+            elif kind < 0.85:  # everything on one day (then another)
                 d = rng.randrange(c.n_days)
-                free.update(i for i in range(n) if cur[i] // H == d)
+                free.update(i for i in range(n) if (slot := cur[i]) is not None and slot // H == d)
                 kind = 0.6 + rng.random() * 0.25
             else:  # a random set
                 free.add(rng.randrange(n))
@@ -875,7 +924,7 @@ class TimetableSolver:
     def _lns(
         self,
         model: _Model,
-        cur: list[int],
+        cur: list[int | None],
         rooms: dict[int, int],
         slack: int,
         pen: int,
@@ -888,11 +937,12 @@ class TimetableSolver:
         frac = 0.15
         sub_limit = 2.0
         complete_locked = False
+        has_slack = bool(model.slacks or model.unplaced)
         while self._left() > 0.05 and not self._cancel.is_set():
             if slack == 0 and not complete_locked:
                 if not model.penalties or self.params.first_only:
                     return "feasible"
-                if model.slacks:
+                if has_slack:
                     model.m.add(slack_expr == 0)
                 complete_locked = True
             self.iterations += 1
@@ -901,37 +951,39 @@ class TimetableSolver:
             whole = len(free) >= n
             model.m.clear_assumptions()
             model.m.clear_hints()
-            fixed = [model.x[i][cur[i]] for i in range(n) if i not in free]
+            fixed = []
+            for i in range(n):
+                if i not in free:
+                    slot = cur[i]
+                    fixed.append(model.x[i][slot] if slot is not None else model.unplaced[i])
             fixed += [model.room_choice[i][r] for i, r in rooms.items() if i not in free]
             model.m.add_assumptions(fixed)
             for i in free:
                 for s, lit in model.x[i].items():
                     model.m.add_hint(lit, s == cur[i])
+                if model.unplaced:
+                    model.m.add_hint(model.unplaced[i], cur[i] is None)
                 for r, z in model.room_choice.get(i, {}).items():
                     model.m.add_hint(z, r == rooms.get(i))
             limit = min(sub_limit, self._left())
             solver = self._new_solver(limit, self.params.seed + self.iterations, first=False)
             status = self._run(model, solver)
-            if status == cp_model.OPTIMAL and whole:
-                # nothing better exists
-                cur = [next(s for s, lit in xs.items() if solver.boolean_value(lit)) for xs in model.x]
-                self._take(model, solver, cur, rooms, slack_expr, pen_expr)
+            if status == cp_model.OPTIMAL and whole:  # nothing better exists
+                cur, rooms = self._read(model, solver)
+                slack = int(solver.value(slack_expr)) if has_slack else 0
+                pen = int(solver.value(pen_expr)) if model.penalties else 0
+                self.solutions += 1
+                self._accept(model, cur, rooms, slack, pen)
                 return "optimal"
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                new_slack = int(solver.value(slack_expr)) if model.slacks else 0
+                new_slack = int(solver.value(slack_expr)) if has_slack else 0
                 new_pen = int(solver.value(pen_expr)) if model.penalties else 0
                 if (new_slack, new_pen) <= (slack, pen):
                     improved = (new_slack, new_pen) < (slack, pen)
-                    cur = [next(s for s, lit in xs.items() if solver.boolean_value(lit)) for xs in model.x]
-                    rooms = {
-                        i: next(r for r, z in zs.items() if solver.boolean_value(z))
-                        for i, zs in model.room_choice.items()
-                    }
+                    cur, rooms = self._read(model, solver)
                     slack, pen = new_slack, new_pen
-                    if model.slacks:
-                        self._violated = [
-                            o for o, v in zip(model.slack_owner, model.slacks, strict=True) if solver.value(v)
-                        ]
+                    if slack:
+                        self._violated = self._owners(model, solver)
                     if improved:
                         self.solutions += 1
                         self._accept(model, cur, rooms, slack, pen)
@@ -940,27 +992,6 @@ class TimetableSolver:
                 frac = max(0.03, frac * 0.85)
         model.m.clear_assumptions()
         return "feasible"
-
-    def _take(
-        self,
-        model: _Model,
-        solver: cp_model.CpSolver,
-        cur: list[int],
-        rooms: dict[int, int],
-        se: Any,
-        pe: Any,
-    ) -> None:
-        rooms.clear()
-        rooms.update(
-            {
-                i: next(r for r, z in zs.items() if solver.boolean_value(z))
-                for i, zs in model.room_choice.items()
-            }
-        )
-        slack = int(solver.value(se)) if model.slacks else 0
-        pen = int(solver.value(pe)) if model.penalties else 0
-        self.solutions += 1
-        self._accept(model, cur, rooms, slack, pen)
 
     def _result(self, status: str, problems: Sequence[str] = ()) -> SolveResult:
         return SolveResult(
@@ -1023,8 +1054,8 @@ def compile_instance(inst: mdl.Instance) -> Compiled:
     )
     c.unsupported = [f"{u.tag} ({u.weight_percentage:g}%)" for u in inst.unsupported if u.active]
     components: dict[int, int] = {}
-    for ids in inst.split_components().values():
-        for k, x in enumerate(ids, start=1):
+    for split in inst.split_components().values():
+        for k, x in enumerate(split, start=1):
             components[x] = k
 
     def slots(times: Iterable[tuple[int, int]]) -> set[int]:
@@ -1105,14 +1136,7 @@ def compile_instance(inst: mdl.Instance) -> Compiled:
                 c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
         elif isinstance(con, mdl.ActivityPreferredStartingTime):
             if con.activity_id in aidx:
-                day, hour = con.day, con.hour
-                restrict(
-                    aidx[con.activity_id],
-                    lambda s, day=day, hour=hour: int(
-                        (day is not None and s // H != day) or (hour is not None and s % H != hour)
-                    ),
-                    w,
-                )
+                restrict(aidx[con.activity_id], _at(con.day, con.hour, H), w)
         elif isinstance(con, mdl.ActivityPreferredStartingTimes):
             if con.activity_id in aidx:
                 restrict(aidx[con.activity_id], starting_at(slots(con.times)), w)
@@ -1267,31 +1291,38 @@ def compile_instance(inst: mdl.Instance) -> Compiled:
                 ]
                 wanted = set(con.rooms)
             for i in chosen:
-                room_sets.setdefault(i, []).append({ri[r] for r in wanted if r in ri})
+                room_sets.setdefault(i, []).append({ri[name] for name in wanted if name in ri})
         else:
             c.unsupported.append(f"{con.FET_TAG} ({w:g}%)")
     for i, sets in room_sets.items():
         cand = set.intersection(*sets)
         need = acts_m[i].n_students
-        room_objs = [inst.rooms[rooms[r]] for r in cand]
-        acts[i].rooms = tuple(
-            sorted(r for r, ro in zip(cand, room_objs, strict=True) if ro.virtual or ro.capacity >= need)
-        )
+        fits = [k for k in cand if inst.rooms[rooms[k]].virtual or inst.rooms[rooms[k]].capacity >= need]
+        acts[i].rooms = tuple(sorted(fits))
     c.break_slots = breaks
     for t in range(len(teachers)):
         c.teacher_off[t] |= breaks
     for sg in range(len(subgroups)):
         c.subgroup_off[sg] |= breaks
-    for a in acts:
+    for ca in acts:
         bad = set(breaks)
-        for t in a.teachers:
+        for t in ca.teachers:
             bad |= c.teacher_off[t]
-        for sg in a.subgroups:
+        for sg in ca.subgroups:
             bad |= c.subgroup_off[sg]
-        if a.rooms is not None and len(a.rooms) == 1:
-            bad |= c.room_off[a.rooms[0]]
-        a.starts = [s for s in a.starts if not any(s + k in bad for k in range(a.duration))]
+        if ca.rooms is not None and len(ca.rooms) == 1:
+            bad |= c.room_off[ca.rooms[0]]
+        ca.starts = [s for s in ca.starts if not any(s + k in bad for k in range(ca.duration))]
     return c
+
+
+def _at(day: int | None, hour: int | None, n_hours: int) -> Callable[[int], int]:
+    """Violations of "start at this day and/or hour" for each start slot."""
+
+    def count(s: int) -> int:
+        return int((day is not None and s // n_hours != day) or (hour is not None and s % n_hours != hour))
+
+    return count
 
 
 def solve_instance(

@@ -14,6 +14,7 @@ from schoolbridge.timetable.engine.score import score
 from schoolbridge.timetable.engine.solver import (
     Progress,
     SolveParams,
+    SolveResult,
     TimetableSolver,
     check_assignment,
     compile_instance,
@@ -130,7 +131,7 @@ def test_infeasible_links_are_reported() -> None:
 
 
 def test_progress_callback_sees_the_first_complete_timetable() -> None:
-    seen = []
+    seen: list[Progress] = []
     result = TimetableSolver(compile_instance(tiny()), SolveParams(time_limit=5), seen.append).solve()
     assert result.complete
     assert seen[0].phase == "first" and seen[0].penalty is None
@@ -163,7 +164,7 @@ def test_cancel_returns_quickly_with_the_best_so_far() -> None:
     solver = TimetableSolver(
         compile_instance(parse_fet(VARTHOLOMIO)), SolveParams(time_limit=120, seed=1), progress
     )
-    box = {}
+    box: dict[str, SolveResult] = {}
     thread = threading.Thread(target=lambda: box.update(r=solver.solve()))
     thread.start()
     assert found.wait(60)

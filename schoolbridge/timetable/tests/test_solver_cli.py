@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -108,13 +109,27 @@ def test_solve_bad_input_exits_2(tmp_path: Path) -> None:
 @pytest.mark.skipif(not VARTHOLOMIO.exists(), reason="FET example files not present")
 def test_sigterm_writes_the_best_timetable_so_far(tmp_path: Path) -> None:
     proc = solve(VARTHOLOMIO, "--time-limit", "120", "--out", tmp_path, "--json")
-    time.sleep(6)  # parse, build, and the first (gap-relaxed) timetable take a few seconds
+    assert proc.stderr is not None
+    seen: list[str] = []
+
+    def read() -> None:  # the progress bar on stderr says when a first timetable exists
+        assert proc.stderr is not None
+        while chunk := proc.stderr.read(64):
+            seen.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not any(w in "".join(seen) for w in ("hard violations", "penalty")):
+        time.sleep(0.2)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    out = proc.stdout.read() if proc.stdout else ""
+    proc.wait(timeout=60)
+    reader.join(10)
     assert time.monotonic() - t0 < 15
     summary = json.loads(out.strip().splitlines()[-1])
-    assert summary["cancelled"], err
+    assert summary["cancelled"], "".join(seen)
     written = list(tmp_path.glob("*activities.xml"))
     assert len(written) == 1
     assert written[0].name.endswith(
