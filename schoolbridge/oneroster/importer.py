@@ -468,6 +468,8 @@ class Importer:
         self.errors.raise_if_any()
 
         known_classes = self.all_existing(m.KIND_CLASS)
+        term_pks = {pk for schools in self.terms.values() for pk in schools.values()}
+        year_of_term = dict(Term.objects.filter(pk__in=term_pks).values_list("pk", "year_id"))
         for line, row in classes:
             sid = row["sourcedId"]
             school = self.schools[row["schoolSourcedId"]]
@@ -478,7 +480,7 @@ class Importer:
                 term_pk = None
             elif term_sid in self.terms and school in self.terms[term_sid]:
                 term_pk = self.terms[term_sid][school]
-                year_pk = Term.objects.values_list("year_id", flat=True).get(pk=term_pk)
+                year_pk = year_of_term.get(term_pk)
             else:
                 self.errors.add(
                     "classes",
