@@ -518,6 +518,8 @@ def main() -> None:
     print(f"scratch database: {db_name}", file=sys.stderr)
     call_command("migrate", verbosity=0)
     connection.close()
+    if hasattr(connection, "close_pool"):  # PostgreSQL's pool: no session may stay on the template
+        connection.close_pool()
     if engine == "sqlite":
         import sqlite3
 
@@ -544,6 +546,8 @@ def main() -> None:
     print(f"import: {import_s:.1f} s  {dict(report.created)}", file=sys.stderr)
     rss_after_import = peak_rss_mb()
     connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
 
     raw = raw_insert(engine, src_dsn, raw_dsn)
     print(f"raw: {sum(raw['rows'].values()):,} rows in {raw['seconds']:.1f} s", file=sys.stderr)
