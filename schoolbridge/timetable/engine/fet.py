@@ -620,6 +620,77 @@ def _rooms_by(*keys: str) -> _F:
     return f
 
 
+def _tagged(per: str, *spec: tuple[str, tuple[str, ...]]) -> _F:
+    """Teacher/students limits with an activity tag: ``per`` is "teacher", "students" or "all"."""
+
+    def f(r: _Reader, el: etree._Element) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if per == "teacher":
+            name = r.teacher(el, _child(el, "Teacher_Name", "Teacher"))
+            if name is None:
+                raise r.err(el, "missing teacher")
+            out["teacher"] = name
+        elif per == "students":
+            sname = r.students(el, _child(el, "Students", "Students_Name"))
+            if sname is None:
+                raise r.err(el, "missing students set")
+            out["students"] = sname
+        tag = r.tag(el, _child(el, "Activity_Tag_Name", "Activity_Tag"))
+        if tag is None:
+            raise r.err(el, "missing activity tag")
+        out["activity_tag"] = tag
+        for key, tags in spec:
+            out[key] = r.int_of(el, *tags)
+        return out
+
+    return f
+
+
+def _resting(per: str) -> _F:
+    def f(r: _Reader, el: etree._Element) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if per == "teacher":
+            out["teacher"] = r.teacher(el, _child(el, "Teacher_Name", "Teacher")) or ""
+            if not out["teacher"]:
+                raise r.err(el, "missing teacher")
+        elif per == "students":
+            out["students"] = r.students(el, _child(el, "Students", "Students_Name")) or ""
+            if not out["students"]:
+                raise r.err(el, "missing students set")
+        out["min_resting"] = r.int_of(el, "Minimum_Resting_Hours")
+        out["circular"] = _bool(_child(el, "Circular"), False)
+        return out
+
+    return f
+
+
+def _selection(key: str, tag: str) -> _F:
+    def f(r: _Reader, el: etree._Element) -> dict[str, Any]:
+        return {
+            "activity_ids": r.activity_list(el),
+            "times": r.times(el, "Selected_Time_Slot", "Selected_Day", "Selected_Hour"),
+            key: r.int_of(el, tag),
+        }
+
+    return f
+
+
+def _buildings(per: str, key: str, tag: str) -> _F:
+    def f(r: _Reader, el: etree._Element) -> dict[str, Any]:
+        out: dict[str, Any] = {key: r.int_of(el, tag)}
+        if per == "teacher":
+            out["teacher"] = r.teacher(el, _child(el, "Teacher", "Teacher_Name")) or ""
+            if not out["teacher"]:
+                raise r.err(el, "missing teacher")
+        elif per == "students":
+            out["students"] = r.students(el, _child(el, "Students", "Students_Name")) or ""
+            if not out["students"]:
+                raise r.err(el, "missing students set")
+        return out
+
+    return f
+
+
 _MAX_HOURS_DAILY = ("max_hours", ("Maximum_Hours_Daily",))
 _MAX_HOURS_CONT = ("max_hours", ("Maximum_Hours_Continuously",))
 _MIN_HOURS_DAILY = ("min_hours", ("Minimum_Hours_Daily",))
@@ -627,6 +698,7 @@ _MAX_GAPS = ("max_gaps", ("Max_Gaps",))
 _MAX_DAYS = ("max_days", ("Max_Days_Per_Week",))
 _MIN_DAYS = ("min_days", ("Minimum_Days_Per_Week", "Min_Days_Per_Week"))
 _EARLY = ("max_beginnings", ("Max_Beginnings_At_Second_Hour",))
+_MAX_SPAN = ("max_span", ("Max_Span",))
 
 _FIELDS: dict[str, _F] = {
     "ConstraintBasicCompulsoryTime": _none,
@@ -685,6 +757,65 @@ _FIELDS: dict[str, _F] = {
     "ConstraintStudentsSetMaxHoursContinuously": _students_int(_MAX_HOURS_CONT, per_set=True),
     "ConstraintStudentsIntervalMaxDaysPerWeek": _interval("all"),
     "ConstraintStudentsSetIntervalMaxDaysPerWeek": _interval("students"),
+    "ConstraintTeacherActivityTagMaxHoursDaily": _tagged("teacher", _MAX_HOURS_DAILY),
+    "ConstraintTeachersActivityTagMaxHoursDaily": _tagged("all", _MAX_HOURS_DAILY),
+    "ConstraintTeacherActivityTagMaxHoursContinuously": _tagged("teacher", _MAX_HOURS_CONT),
+    "ConstraintTeachersActivityTagMaxHoursContinuously": _tagged("all", _MAX_HOURS_CONT),
+    "ConstraintStudentsActivityTagMaxHoursDaily": _tagged("all", _MAX_HOURS_DAILY),
+    "ConstraintStudentsSetActivityTagMaxHoursDaily": _tagged("students", _MAX_HOURS_DAILY),
+    "ConstraintStudentsActivityTagMaxHoursContinuously": _tagged("all", _MAX_HOURS_CONT),
+    "ConstraintStudentsSetActivityTagMaxHoursContinuously": _tagged("students", _MAX_HOURS_CONT),
+    "ConstraintTeacherMaxSpanPerDay": _teacher_int(_MAX_SPAN, per_teacher=True),
+    "ConstraintTeachersMaxSpanPerDay": _teacher_int(_MAX_SPAN, per_teacher=False),
+    "ConstraintStudentsMaxSpanPerDay": _students_int(_MAX_SPAN, per_set=False),
+    "ConstraintStudentsSetMaxSpanPerDay": _students_int(_MAX_SPAN, per_set=True),
+    "ConstraintTeacherMinRestingHours": _resting("teacher"),
+    "ConstraintTeachersMinRestingHours": _resting("all"),
+    "ConstraintStudentsMinRestingHours": _resting("all"),
+    "ConstraintStudentsSetMinRestingHours": _resting("students"),
+    "ConstraintTwoActivitiesOrderedIfSameDay": _pair("first", "second"),
+    "ConstraintActivitiesOccupyMaxTimeSlotsFromSelection": _selection(
+        "max_occupied", "Max_Number_of_Occupied_Time_Slots"
+    ),
+    "ConstraintActivitiesMaxSimultaneousInSelectedTimeSlots": _selection(
+        "max_simultaneous", "Max_Number_of_Simultaneous_Activities"
+    ),
+    "ConstraintTeacherMaxBuildingChangesPerDay": _buildings(
+        "teacher", "max_changes", "Max_Building_Changes_Per_Day"
+    ),
+    "ConstraintTeachersMaxBuildingChangesPerDay": _buildings(
+        "all", "max_changes", "Max_Building_Changes_Per_Day"
+    ),
+    "ConstraintTeacherMaxBuildingChangesPerWeek": _buildings(
+        "teacher", "max_changes", "Max_Building_Changes_Per_Week"
+    ),
+    "ConstraintTeachersMaxBuildingChangesPerWeek": _buildings(
+        "all", "max_changes", "Max_Building_Changes_Per_Week"
+    ),
+    "ConstraintTeacherMinGapsBetweenBuildingChanges": _buildings(
+        "teacher", "min_gaps", "Min_Gaps_Between_Building_Changes"
+    ),
+    "ConstraintTeachersMinGapsBetweenBuildingChanges": _buildings(
+        "all", "min_gaps", "Min_Gaps_Between_Building_Changes"
+    ),
+    "ConstraintStudentsMaxBuildingChangesPerDay": _buildings(
+        "all", "max_changes", "Max_Building_Changes_Per_Day"
+    ),
+    "ConstraintStudentsSetMaxBuildingChangesPerDay": _buildings(
+        "students", "max_changes", "Max_Building_Changes_Per_Day"
+    ),
+    "ConstraintStudentsMaxBuildingChangesPerWeek": _buildings(
+        "all", "max_changes", "Max_Building_Changes_Per_Week"
+    ),
+    "ConstraintStudentsSetMaxBuildingChangesPerWeek": _buildings(
+        "students", "max_changes", "Max_Building_Changes_Per_Week"
+    ),
+    "ConstraintStudentsMinGapsBetweenBuildingChanges": _buildings(
+        "all", "min_gaps", "Min_Gaps_Between_Building_Changes"
+    ),
+    "ConstraintStudentsSetMinGapsBetweenBuildingChanges": _buildings(
+        "students", "min_gaps", "Min_Gaps_Between_Building_Changes"
+    ),
     "ConstraintActivityPreferredRoom": _act_room,
     "ConstraintActivityPreferredRooms": _act_rooms,
     "ConstraintSubjectPreferredRoom": _rooms_by("subject"),

@@ -663,6 +663,179 @@ class StudentsSetIntervalMaxDaysPerWeek(_StudentsLimit):
     max_days: int = 0
 
 
+# --- activity tags, span, resting hours ------------------------------------------------------------
+
+
+@dataclass
+class TeacherActivityTagMaxHoursDaily(_TeacherLimit):
+    """The teacher has at most ``max_hours`` hours of activities with the tag on any day."""
+
+    FET_TAG = "ConstraintTeacherActivityTagMaxHoursDaily"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class TeachersActivityTagMaxHoursDaily(_TeacherLimit):
+    """Every teacher has at most ``max_hours`` hours of activities with the tag on any day."""
+
+    FET_TAG = "ConstraintTeachersActivityTagMaxHoursDaily"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class TeacherActivityTagMaxHoursContinuously(_TeacherLimit):
+    """The teacher never has more than ``max_hours`` hours in a row of activities with the tag."""
+
+    FET_TAG = "ConstraintTeacherActivityTagMaxHoursContinuously"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class TeachersActivityTagMaxHoursContinuously(_TeacherLimit):
+    """No teacher has more than ``max_hours`` hours in a row of activities with the tag."""
+
+    FET_TAG = "ConstraintTeachersActivityTagMaxHoursContinuously"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class TeacherMaxSpanPerDay(_TeacherLimit):
+    """From the teacher's first to last busy hour of a day, at most ``max_span`` hours."""
+
+    FET_TAG = "ConstraintTeacherMaxSpanPerDay"
+    max_span: int = 0
+
+
+@dataclass
+class TeachersMaxSpanPerDay(_TeacherLimit):
+    """From any teacher's first to last busy hour of a day, at most ``max_span`` hours."""
+
+    FET_TAG = "ConstraintTeachersMaxSpanPerDay"
+    max_span: int = 0
+
+
+@dataclass
+class TeacherMinRestingHours(_TeacherLimit):
+    """Between the teacher's last hour of a day and first of the next, at least ``min_resting`` free hours
+    (``circular``: also from the last day of the week to the first)."""
+
+    FET_TAG = "ConstraintTeacherMinRestingHours"
+    min_resting: int = 0
+    circular: bool = False
+
+
+@dataclass
+class TeachersMinRestingHours(_TeacherLimit):
+    """As TeacherMinRestingHours, for every teacher."""
+
+    FET_TAG = "ConstraintTeachersMinRestingHours"
+    min_resting: int = 0
+    circular: bool = False
+
+
+@dataclass
+class StudentsActivityTagMaxHoursDaily(_StudentsLimit):
+    """Every subgroup has at most ``max_hours`` hours of activities with the tag on any day."""
+
+    FET_TAG = "ConstraintStudentsActivityTagMaxHoursDaily"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class StudentsSetActivityTagMaxHoursDaily(_StudentsLimit):
+    """Each subgroup of the set has at most ``max_hours`` hours of activities with the tag on any day."""
+
+    FET_TAG = "ConstraintStudentsSetActivityTagMaxHoursDaily"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class StudentsActivityTagMaxHoursContinuously(_StudentsLimit):
+    """No subgroup has more than ``max_hours`` hours in a row of activities with the tag."""
+
+    FET_TAG = "ConstraintStudentsActivityTagMaxHoursContinuously"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class StudentsSetActivityTagMaxHoursContinuously(_StudentsLimit):
+    """No subgroup of the set has more than ``max_hours`` hours in a row of activities with the tag."""
+
+    FET_TAG = "ConstraintStudentsSetActivityTagMaxHoursContinuously"
+    activity_tag: str = ""
+    max_hours: int = 0
+
+
+@dataclass
+class StudentsMaxSpanPerDay(_StudentsLimit):
+    """From any subgroup's first to last busy hour of a day, at most ``max_span`` hours."""
+
+    FET_TAG = "ConstraintStudentsMaxSpanPerDay"
+    max_span: int = 0
+
+
+@dataclass
+class StudentsSetMaxSpanPerDay(_StudentsLimit):
+    """From each subgroup's (of the set) first to last busy hour of a day, at most ``max_span`` hours."""
+
+    FET_TAG = "ConstraintStudentsSetMaxSpanPerDay"
+    max_span: int = 0
+
+
+@dataclass
+class StudentsMinRestingHours(_StudentsLimit):
+    """As TeacherMinRestingHours, for every subgroup."""
+
+    FET_TAG = "ConstraintStudentsMinRestingHours"
+    min_resting: int = 0
+    circular: bool = False
+
+
+@dataclass
+class StudentsSetMinRestingHours(_StudentsLimit):
+    """As TeacherMinRestingHours, for each subgroup of the set."""
+
+    FET_TAG = "ConstraintStudentsSetMinRestingHours"
+    min_resting: int = 0
+    circular: bool = False
+
+
+@dataclass
+class TwoActivitiesOrderedIfSameDay(Constraint):
+    """If both are on the same day, ``second`` starts after ``first`` ends."""
+
+    FET_TAG = "ConstraintTwoActivitiesOrderedIfSameDay"
+    first: int = 0
+    second: int = 0
+
+
+@dataclass
+class ActivitiesOccupyMaxTimeSlotsFromSelection(Constraint):
+    """These activities together occupy at most ``max_occupied`` of the selected slots."""
+
+    FET_TAG = "ConstraintActivitiesOccupyMaxTimeSlotsFromSelection"
+    activity_ids: tuple[int, ...] = ()
+    times: tuple[Time, ...] = ()
+    max_occupied: int = 0
+
+
+@dataclass
+class ActivitiesMaxSimultaneousInSelectedTimeSlots(Constraint):
+    """In each selected slot, at most ``max_simultaneous`` of these activities take place."""
+
+    FET_TAG = "ConstraintActivitiesMaxSimultaneousInSelectedTimeSlots"
+    activity_ids: tuple[int, ...] = ()
+    times: tuple[Time, ...] = ()
+    max_simultaneous: int = 0
+
+
 # --- space ---------------------------------------------------------------------------------------
 
 
@@ -794,6 +967,122 @@ class ActivitiesOccupyMaxDifferentRooms(Constraint):
     KIND = "space"
     activity_ids: tuple[int, ...] = ()
     max_rooms: int = 1
+
+
+# --- buildings (space) ----------------------------------------------------------------------------
+
+
+@dataclass
+class _TeacherBuildings(Constraint):
+    """Shared shape: ``teacher`` None means every teacher. A change is a move between lessons in different
+    buildings (lessons without a room or a building do not count)."""
+
+    KIND = "space"
+    teacher: str | None = None
+
+
+@dataclass
+class TeacherMaxBuildingChangesPerDay(_TeacherBuildings):
+    """The teacher changes building at most ``max_changes`` times a day."""
+
+    FET_TAG = "ConstraintTeacherMaxBuildingChangesPerDay"
+    max_changes: int = 0
+
+
+@dataclass
+class TeachersMaxBuildingChangesPerDay(_TeacherBuildings):
+    """Every teacher changes building at most ``max_changes`` times a day."""
+
+    FET_TAG = "ConstraintTeachersMaxBuildingChangesPerDay"
+    max_changes: int = 0
+
+
+@dataclass
+class TeacherMaxBuildingChangesPerWeek(_TeacherBuildings):
+    """The teacher changes building at most ``max_changes`` times a week."""
+
+    FET_TAG = "ConstraintTeacherMaxBuildingChangesPerWeek"
+    max_changes: int = 0
+
+
+@dataclass
+class TeachersMaxBuildingChangesPerWeek(_TeacherBuildings):
+    """Every teacher changes building at most ``max_changes`` times a week."""
+
+    FET_TAG = "ConstraintTeachersMaxBuildingChangesPerWeek"
+    max_changes: int = 0
+
+
+@dataclass
+class TeacherMinGapsBetweenBuildingChanges(_TeacherBuildings):
+    """Between two of the teacher's lessons in different buildings, at least ``min_gaps`` free hours."""
+
+    FET_TAG = "ConstraintTeacherMinGapsBetweenBuildingChanges"
+    min_gaps: int = 0
+
+
+@dataclass
+class TeachersMinGapsBetweenBuildingChanges(_TeacherBuildings):
+    """Between two of any teacher's lessons in different buildings, at least ``min_gaps`` free hours."""
+
+    FET_TAG = "ConstraintTeachersMinGapsBetweenBuildingChanges"
+    min_gaps: int = 0
+
+
+@dataclass
+class _StudentsBuildings(Constraint):
+    """Shared shape: ``students`` None means every subgroup; else each subgroup of that set."""
+
+    KIND = "space"
+    students: str | None = None
+
+
+@dataclass
+class StudentsMaxBuildingChangesPerDay(_StudentsBuildings):
+    """Every subgroup changes building at most ``max_changes`` times a day."""
+
+    FET_TAG = "ConstraintStudentsMaxBuildingChangesPerDay"
+    max_changes: int = 0
+
+
+@dataclass
+class StudentsSetMaxBuildingChangesPerDay(_StudentsBuildings):
+    """Each subgroup of the set changes building at most ``max_changes`` times a day."""
+
+    FET_TAG = "ConstraintStudentsSetMaxBuildingChangesPerDay"
+    max_changes: int = 0
+
+
+@dataclass
+class StudentsMaxBuildingChangesPerWeek(_StudentsBuildings):
+    """Every subgroup changes building at most ``max_changes`` times a week."""
+
+    FET_TAG = "ConstraintStudentsMaxBuildingChangesPerWeek"
+    max_changes: int = 0
+
+
+@dataclass
+class StudentsSetMaxBuildingChangesPerWeek(_StudentsBuildings):
+    """Each subgroup of the set changes building at most ``max_changes`` times a week."""
+
+    FET_TAG = "ConstraintStudentsSetMaxBuildingChangesPerWeek"
+    max_changes: int = 0
+
+
+@dataclass
+class StudentsMinGapsBetweenBuildingChanges(_StudentsBuildings):
+    """Between two of a subgroup's lessons in different buildings, at least ``min_gaps`` free hours."""
+
+    FET_TAG = "ConstraintStudentsMinGapsBetweenBuildingChanges"
+    min_gaps: int = 0
+
+
+@dataclass
+class StudentsSetMinGapsBetweenBuildingChanges(_StudentsBuildings):
+    """Between two of a subgroup's (of the set) lessons in different buildings, at least ``min_gaps`` free hours."""
+
+    FET_TAG = "ConstraintStudentsSetMinGapsBetweenBuildingChanges"
+    min_gaps: int = 0
 
 
 def _all_constraint_classes() -> list[type[Constraint]]:

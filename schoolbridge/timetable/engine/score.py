@@ -188,11 +188,17 @@ class _Ctx:
             r: [[[] for _ in range(nh)] for _ in range(nd)] for r in inst.rooms
         }
         self.out_of_week: list[int] = []
+        self.teacher_acts: dict[str, list[int]] = defaultdict(list)
+        self.sub_acts: dict[str, list[int]] = defaultdict(list)
         for aid, p in self.placed.items():
             a = self.active[aid]
             if not (0 <= p.day < nd and 0 <= p.hour < nh) or p.hour + a.duration > nh:
                 self.out_of_week.append(aid)
                 continue
+            for t in a.teachers:
+                self.teacher_acts[t].append(aid)
+            for s in a.subgroups:
+                self.sub_acts[s].append(aid)
             for h in range(p.hour, p.hour + a.duration):
                 for t in a.teachers:
                     self.teacher_busy[t][p.day][h] += 1
@@ -290,6 +296,34 @@ class _Ctx:
 
     def day_hours(self, busy: list[int]) -> int:
         return sum(1 for x in busy if x)
+
+    def tagged_rows(self, aids: list[int], tag: str) -> list[list[int]]:
+        """Busy rows (day → hours) counting only the activities with the tag."""
+        rows = [[0] * self.nh for _ in range(self.nd)]
+        for aid in aids:
+            if tag in self.active[aid].tags:
+                p = self.placed[aid]
+                for h in range(p.hour, p.hour + self.active[aid].duration):
+                    rows[p.day][h] += 1
+        return rows
+
+    def building_changes(self, aids: list[int], day: int) -> list[tuple[int, int]]:
+        """For one day: (gap in hours, 1) for each move between lessons in different buildings, in time order."""
+        seq: list[tuple[int, int, str]] = []
+        for aid in aids:
+            p = self.placed[aid]
+            if p.day != day or p.room is None:
+                continue
+            room = self.inst.rooms.get(p.room)
+            if room is None or not room.building:
+                continue
+            seq.append((p.hour, p.hour + self.active[aid].duration, room.building))
+        seq.sort()
+        out: list[tuple[int, int]] = []
+        for (_s1, e1, b1), (s2, _e2, b2) in zip(seq, seq[1:], strict=False):
+            if b1 != b2:
+                out.append((max(s2 - e1, 0), 1))
+        return out
 
     def runs(self, busy: list[int]) -> list[int]:
         out: list[int] = []
@@ -820,6 +854,125 @@ def _max_different_rooms(ctx: _Ctx, c: m.ActivitiesOccupyMaxDifferentRooms) -> F
         yield len(rooms) - c.max_rooms, f"activities use {len(rooms)} rooms (max {c.max_rooms})"
 
 
+# activity tags, span, resting hours, selections, buildings ---------------------------------------------
+
+
+def _who(ctx: _Ctx, c: Constraint) -> list[tuple[str, list[list[int]], list[int]]]:
+    """(label, busy rows, activity ids) for each teacher or subgroup a constraint is about."""
+    if hasattr(c, "teacher"):
+        return [(f"teacher {t}", ctx.teacher_busy[t], ctx.teacher_acts[t]) for t in ctx.teachers(c.teacher)]
+    students = getattr(c, "students", None)
+    return [(f"students {s}", ctx.sub_busy[s], ctx.sub_acts[s]) for s in ctx.subgroups(students)]
+
+
+def _tag_max_daily(ctx: _Ctx, c: Any) -> Found:
+    for who, _rows, aids in _who(ctx, c):
+        for d, row in enumerate(ctx.tagged_rows(aids, c.activity_tag)):
+            n = ctx.day_hours(row)
+            if n > c.max_hours:
+                yield 1, f"{who} has {n} hours tagged {c.activity_tag} on {ctx.when(d)} (max {c.max_hours})"
+
+
+def _tag_continuous(ctx: _Ctx, c: Any) -> Found:
+    for who, _rows, aids in _who(ctx, c):
+        for d, row in enumerate(ctx.tagged_rows(aids, c.activity_tag)):
+            for run in ctx.runs(row):
+                if run > c.max_hours:
+                    yield (
+                        1,
+                        f"{who} has {run} hours in a row tagged {c.activity_tag} on {ctx.when(d)} (max {c.max_hours})",
+                    )
+
+
+def _max_span(ctx: _Ctx, c: Any) -> Found:
+    for who, rows, _aids in _who(ctx, c):
+        for d, row in enumerate(rows):
+            hs = [h for h, x in enumerate(row) if x]
+            if hs and hs[-1] - hs[0] + 1 > c.max_span:
+                span = hs[-1] - hs[0] + 1
+                yield 1, f"{who} spans {span} hours on {ctx.when(d)} (max {c.max_span})"
+
+
+def _min_resting(ctx: _Ctx, c: Any) -> Found:
+    pairs = [(d, d + 1) for d in range(ctx.nd - 1)]
+    if c.circular and ctx.nd > 1:
+        pairs.append((ctx.nd - 1, 0))
+    for who, rows, _aids in _who(ctx, c):
+        for d1, d2 in pairs:
+            h1 = [h for h, x in enumerate(rows[d1]) if x]
+            h2 = [h for h, x in enumerate(rows[d2]) if x]
+            if h1 and h2:
+                rest = (ctx.nh - 1 - h1[-1]) + h2[0]
+                if rest < c.min_resting:
+                    yield (
+                        1,
+                        f"{who} rests {rest} hours between {ctx.when(d1)} and {ctx.when(d2)} (min {c.min_resting})",
+                    )
+
+
+def _two_ordered_if_same_day(ctx: _Ctx, c: m.TwoActivitiesOrderedIfSameDay) -> Found:
+    if c.first in ctx.placed and c.second in ctx.placed:
+        p1, p2 = ctx.placed[c.first], ctx.placed[c.second]
+        if p1.day == p2.day and p1.hour + ctx.active[c.first].duration > p2.hour:
+            yield (
+                1,
+                f"{ctx.act(c.second)} is not after {ctx.act(c.first)} on {ctx.when(p1.day)}",
+                (c.first, c.second),
+            )
+
+
+def _occupy_max_slots(ctx: _Ctx, c: m.ActivitiesOccupyMaxTimeSlotsFromSelection) -> Found:
+    selected = set(c.times)
+    used = {t for aid in ctx.ids(c.activity_ids) for t in ctx.hours_of(aid) if t in selected}
+    if len(used) > c.max_occupied:
+        yield (
+            len(used) - c.max_occupied,
+            f"activities occupy {len(used)} of the selected slots (max {c.max_occupied})",
+        )
+
+
+def _max_simultaneous(ctx: _Ctx, c: m.ActivitiesMaxSimultaneousInSelectedTimeSlots) -> Found:
+    count: dict[tuple[int, int], int] = defaultdict(int)
+    for aid in ctx.ids(c.activity_ids):
+        for t in ctx.hours_of(aid):
+            count[t] += 1
+    for t in c.times:
+        if count[t] > c.max_simultaneous:
+            yield (
+                count[t] - c.max_simultaneous,
+                (f"{count[t]} of the activities at {ctx.when(*t)} (max {c.max_simultaneous})"),
+            )
+
+
+def _building_changes_day(ctx: _Ctx, c: Any) -> Found:
+    for who, _rows, aids in _who(ctx, c):
+        for d in range(ctx.nd):
+            n = len(ctx.building_changes(aids, d))
+            if n > c.max_changes:
+                yield (
+                    n - c.max_changes,
+                    f"{who} changes building {n} times on {ctx.when(d)} (max {c.max_changes})",
+                )
+
+
+def _building_changes_week(ctx: _Ctx, c: Any) -> Found:
+    for who, _rows, aids in _who(ctx, c):
+        n = sum(len(ctx.building_changes(aids, d)) for d in range(ctx.nd))
+        if n > c.max_changes:
+            yield n - c.max_changes, f"{who} changes building {n} times in the week (max {c.max_changes})"
+
+
+def _building_gaps(ctx: _Ctx, c: Any) -> Found:
+    for who, _rows, aids in _who(ctx, c):
+        for d in range(ctx.nd):
+            for gap, _one in ctx.building_changes(aids, d):
+                if gap < c.min_gaps:
+                    yield (
+                        1,
+                        f"{who} changes building with {gap} free hours on {ctx.when(d)} (min {c.min_gaps})",
+                    )
+
+
 _Checker = Callable[[_Ctx, Any], Found]
 
 CHECKERS: dict[type[Constraint], _Checker] = {
@@ -893,6 +1046,37 @@ CHECKERS: dict[type[Constraint], _Checker] = {
     m.StudentsSetHomeRooms: _rooms_pref,
     m.ActivitiesSameRoomIfConsecutive: _same_room_if_consecutive,
     m.ActivitiesOccupyMaxDifferentRooms: _max_different_rooms,
+    m.TeacherActivityTagMaxHoursDaily: _tag_max_daily,
+    m.TeachersActivityTagMaxHoursDaily: _tag_max_daily,
+    m.StudentsActivityTagMaxHoursDaily: _tag_max_daily,
+    m.StudentsSetActivityTagMaxHoursDaily: _tag_max_daily,
+    m.TeacherActivityTagMaxHoursContinuously: _tag_continuous,
+    m.TeachersActivityTagMaxHoursContinuously: _tag_continuous,
+    m.StudentsActivityTagMaxHoursContinuously: _tag_continuous,
+    m.StudentsSetActivityTagMaxHoursContinuously: _tag_continuous,
+    m.TeacherMaxSpanPerDay: _max_span,
+    m.TeachersMaxSpanPerDay: _max_span,
+    m.StudentsMaxSpanPerDay: _max_span,
+    m.StudentsSetMaxSpanPerDay: _max_span,
+    m.TeacherMinRestingHours: _min_resting,
+    m.TeachersMinRestingHours: _min_resting,
+    m.StudentsMinRestingHours: _min_resting,
+    m.StudentsSetMinRestingHours: _min_resting,
+    m.TwoActivitiesOrderedIfSameDay: _two_ordered_if_same_day,
+    m.ActivitiesOccupyMaxTimeSlotsFromSelection: _occupy_max_slots,
+    m.ActivitiesMaxSimultaneousInSelectedTimeSlots: _max_simultaneous,
+    m.TeacherMaxBuildingChangesPerDay: _building_changes_day,
+    m.TeachersMaxBuildingChangesPerDay: _building_changes_day,
+    m.StudentsMaxBuildingChangesPerDay: _building_changes_day,
+    m.StudentsSetMaxBuildingChangesPerDay: _building_changes_day,
+    m.TeacherMaxBuildingChangesPerWeek: _building_changes_week,
+    m.TeachersMaxBuildingChangesPerWeek: _building_changes_week,
+    m.StudentsMaxBuildingChangesPerWeek: _building_changes_week,
+    m.StudentsSetMaxBuildingChangesPerWeek: _building_changes_week,
+    m.TeacherMinGapsBetweenBuildingChanges: _building_gaps,
+    m.TeachersMinGapsBetweenBuildingChanges: _building_gaps,
+    m.StudentsMinGapsBetweenBuildingChanges: _building_gaps,
+    m.StudentsSetMinGapsBetweenBuildingChanges: _building_gaps,
 }
 
 UNPLACED = "Unplaced"

@@ -175,30 +175,30 @@ def test_activities_xml_errors() -> None:
 
 def test_import_report_lists_unsupported_types_with_counts() -> None:
     span = (
-        "<ConstraintTeacherMaxSpanPerDay><Weight_Percentage>100</Weight_Percentage><Teacher_Name>Ann</Teacher_Name>"
-        "<Max_Span>3</Max_Span><Active>true</Active></ConstraintTeacherMaxSpanPerDay>"
+        "<ConstraintTeacherMaxRealDaysPerWeek><Weight_Percentage>100</Weight_Percentage><Teacher_Name>Ann</Teacher_Name>"
+        "<Max_Days_Per_Week>3</Max_Days_Per_Week><Active>true</Active></ConstraintTeacherMaxRealDaysPerWeek>"
     )
     resting = (
-        "<ConstraintStudentsMinRestingHours><Weight_Percentage>90</Weight_Percentage><Minimum_Resting_Hours>2"
-        "</Minimum_Resting_Hours><Circular>true</Circular><Active>false</Active></ConstraintStudentsMinRestingHours>"
+        "<ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags><Weight_Percentage>90</Weight_Percentage><Minimum_Resting_Hours>2"
+        "</Minimum_Resting_Hours><Circular>true</Circular><Active>false</Active></ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags>"
     )
     building = (
-        "<ConstraintTeachersMaxBuildingChangesPerDay><Weight_Percentage>100</Weight_Percentage>"
-        "<Max_Building_Changes_Per_Day>1</Max_Building_Changes_Per_Day></ConstraintTeachersMaxBuildingChangesPerDay>"
+        "<ConstraintActivitiesOccupyMinDifferentRooms><Weight_Percentage>100</Weight_Percentage>"
+        "<Min_Number_of_Different_Rooms>1</Min_Number_of_Different_Rooms></ConstraintActivitiesOccupyMinDifferentRooms>"
     )
     inst = parse_fet(mini(time=span + span + resting, space=building))
     assert inst.unsupported_counts() == {
-        "ConstraintStudentsMinRestingHours": 1,
-        "ConstraintTeacherMaxSpanPerDay": 2,
-        "ConstraintTeachersMaxBuildingChangesPerDay": 1,
+        "ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags": 1,
+        "ConstraintTeacherMaxRealDaysPerWeek": 2,
+        "ConstraintActivitiesOccupyMinDifferentRooms": 1,
     }
     kinds = {(u.tag, u.kind, u.weight_percentage, u.active) for u in inst.unsupported}
-    assert ("ConstraintStudentsMinRestingHours", "time", 90.0, False) in kinds
-    assert ("ConstraintTeachersMaxBuildingChangesPerDay", "space", 100.0, True) in kinds
+    assert ("ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags", "time", 90.0, False) in kinds
+    assert ("ConstraintActivitiesOccupyMinDifferentRooms", "space", 100.0, True) in kinds
     assert all(u.line > 0 for u in inst.unsupported)
     report = inst.import_report()
     assert "unsupported constraints (not enforced): 4" in report
-    assert "  ConstraintTeacherMaxSpanPerDay: 2" in report
+    assert "  ConstraintTeacherMaxRealDaysPerWeek: 2" in report
     # the supported ones were imported, the unsupported ones are not among them
     assert [type(c).__name__ for c in inst.constraints] == ["BasicCompulsoryTime"]
     # and the scorer says what it did not score
