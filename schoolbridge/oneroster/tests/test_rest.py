@@ -318,3 +318,47 @@ def test_gradebook_write_scopes(world: Any) -> None:
     assert response.status_code == 403
     response = http.delete(f"{BASE}/results/x", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("path", "envelope", "count"),
+    [
+        ("/orgs", "orgs", 3),
+        ("/academicSessions", "academicSessions", 4),
+        ("/terms", "academicSessions", 2),
+        ("/gradingPeriods", "academicSessions", 0),
+        ("/courses", "courses", 8),
+        ("/students", "users", 18),
+        ("/teachers", "users", 11),
+        ("/demographics", "demographics", 33),
+        ("/categories", "categories", 4),
+        ("/scoreScales", "scoreScales", 0),
+        ("/results", "results", 3),
+    ],
+)
+def test_every_top_level_collection(api: Any, world: Any, path: str, envelope: str, count: int) -> None:
+    add_gradebook(world)
+    response = api(path)
+    assert response.status_code == 200
+    assert list(response.json()) == [envelope]
+    assert response["X-Total-Count"] == str(count)
+
+
+def test_more_nested_collections(api: Any, world: Any) -> None:
+    add_gradebook(world)
+    a = next(s for s in api("/schools").json()["orgs"] if s["identifier"] == "SA")["sourcedId"]
+    assert api(f"/schools/{a}/courses")["X-Total-Count"] == "4"  # two grades, two subjects
+    assert api(f"/schools/{a}/terms")["X-Total-Count"] == "1"
+    assert api(f"/schools/{a}/teachers")["X-Total-Count"] == "6"
+    enrollments = api(f"/schools/{a}/enrollments").json()["enrollments"]
+    assert {e["role"] for e in enrollments} == {"student", "teacher"}
+    assert isinstance(enrollments[0]["primary"], bool)
+    section = api("/lineItems").json()["lineItems"][0]["class"]["sourcedId"]
+    assert api(f"/classes/{section}/lineItems")["X-Total-Count"] == "1"
+    assert api(f"/classes/{section}/categories").json()["categories"][0]["title"] == "Midterm exam"
+    assert api(f"/classes/{section}/results")["X-Total-Count"] in ("3", "0")
+    student = api(f"/classes/{section}/students").json()["users"][0]["sourcedId"]
+    assert section in {c["sourcedId"] for c in api(f"/students/{student}/classes").json()["classes"]}
+    course = api(f"/classes/{section}").json()["class"]["course"]["sourcedId"]
+    assert section in {c["sourcedId"] for c in api(f"/courses/{course}/classes").json()["classes"]}
+    assert api(f"/students/{student}/nothing").status_code == 404
