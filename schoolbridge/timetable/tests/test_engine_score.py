@@ -258,3 +258,74 @@ def test_home_rooms_yield_to_preferred_rooms() -> None:
         home, m.SubjectPreferredRoom(weight_percentage=99, subject="Math", rooms=("S",)), acts=1
     )
     assert score(by_subject, {1: P(0, 0, "S")}).n_broken_soft == 0
+
+
+def _tagged(inst: Instance, *ids: int) -> None:
+    for i in ids:
+        a = inst.activities[i]
+        inst.activities[i] = Activity(
+            a.id,
+            a.group_id,
+            a.duration,
+            a.total_duration,
+            a.teachers,
+            a.subject,
+            ("lab",),
+            a.students,
+            subgroups=a.subgroups,
+            n_students=a.n_students,
+        )
+
+
+def test_activity_tag_limits() -> None:
+    daily = m.TeachersActivityTagMaxHoursDaily(weight_percentage=50, activity_tag="lab", max_hours=1)
+    cont = m.StudentsSetActivityTagMaxHoursContinuously(students="C", activity_tag="lab", max_hours=1)
+    inst = tiny(daily, cont, acts=3)
+    _tagged(inst, 1, 2)
+    # 1 and 2 tagged and back to back on Monday; 3 (untagged) follows
+    rep = score(inst, {1: P(0, 0), 2: P(0, 1), 3: P(0, 2)})
+    assert rep.soft_total == pytest.approx(0.5)
+    assert rep.hard_by_type() == {"StudentsSetActivityTagMaxHoursContinuously": 2}  # C1 and C2
+    assert score(inst, {1: P(0, 0), 3: P(0, 1), 2: P(1, 0)}).n_broken_soft == 0
+    assert score(inst, {1: P(0, 0), 3: P(0, 1), 2: P(1, 0)}).is_feasible
+
+
+def test_span_resting_and_ordering() -> None:
+    span = m.TeacherMaxSpanPerDay(teacher="T", max_span=3)
+    rest = m.StudentsMinRestingHours(weight_percentage=40, min_resting=2, circular=True)
+    order = m.TwoActivitiesOrderedIfSameDay(first=1, second=2)
+    inst = tiny(span, rest, order, acts=3)
+    # Mon: 2 at hour 1 then 1 at hour 4 → span 4, 1 not before 2; Tue: 3 at hour 1
+    rep = score(inst, {2: P(0, 0), 1: P(0, 3), 3: P(1, 0)})
+    assert rep.hard_by_type() == {"TeacherMaxSpanPerDay": 1, "TwoActivitiesOrderedIfSameDay": 1}
+    # rest Mon→Tue = 0 free after hour 4 + 0 before hour 1 = 0; circular Tue→Mon = 3 + 0: one break per subgroup
+    assert rep.soft_total == pytest.approx(0.8)
+    assert score(inst, {1: P(0, 0), 2: P(0, 1), 3: P(1, 3)}).is_feasible
+
+
+def test_selected_slots() -> None:
+    occ = m.ActivitiesOccupyMaxTimeSlotsFromSelection(
+        activity_ids=(1, 2, 3), times=((0, 0), (0, 1), (1, 0)), max_occupied=1
+    )
+    sim = m.ActivitiesMaxSimultaneousInSelectedTimeSlots(
+        activity_ids=(1, 3), times=((1, 2),), max_simultaneous=0
+    )
+    inst = tiny(occ, sim, acts=3)
+    rep = score(inst, {1: P(0, 0), 2: P(0, 1), 3: P(1, 2)})
+    assert rep.hard_by_type() == {
+        "ActivitiesMaxSimultaneousInSelectedTimeSlots": 1,
+        "ActivitiesOccupyMaxTimeSlotsFromSelection": 1,
+    }
+
+
+def test_building_changes() -> None:
+    per_day = m.TeacherMaxBuildingChangesPerDay(teacher="T", max_changes=1)
+    gaps = m.StudentsSetMinGapsBetweenBuildingChanges(weight_percentage=30, students="C", min_gaps=1)
+    inst = tiny(per_day, gaps, acts=3)
+    inst.buildings = {"N": m.Building("N"), "S": m.Building("S")}
+    inst.rooms = {"R": m.Room("R", building="N"), "S": m.Room("S", building="S"), "X": m.Room("X")}
+    rep = score(inst, {1: P(0, 0, "R"), 2: P(0, 1, "S"), 3: P(0, 3, "R")})
+    assert rep.hard_by_type() == {"TeacherMaxBuildingChangesPerDay": 1}  # N→S→N: 2 changes
+    assert rep.soft_total == pytest.approx(0.6)  # N→S with no free hour, for C1 and C2
+    # a room without a building does not count as a change
+    assert score(inst, {1: P(0, 0, "R"), 2: P(0, 1, "X"), 3: P(0, 3, "R")}).is_feasible
