@@ -400,6 +400,15 @@ def commit(actor: Any, batch_id: int, proceed_with_valid: bool = True) -> Import
                 ).select_related("review")
             )
             done = {"created": 0, "updated": 0, "skipped": 0, "guardians_created": 0}
+            if batch.target == "scores":
+                rows = [r for r in rows if r.action in ("create", "update")]
+                _commit_scores(actor, rows)
+                done["created"] = sum(r.action == "create" for r in rows)
+                done["updated"] = sum(r.action == "update" for r in rows)
+                rows_done = rows
+                rows = []
+            else:
+                rows_done = rows
             for i, r in enumerate(rows, start=1):
                 if i % COMMIT_PROGRESS_EVERY == 0:
                     commit_progress(batch.pk, i, len(rows))
@@ -421,7 +430,7 @@ def commit(actor: Any, batch_id: int, proceed_with_valid: bool = True) -> Import
                     raise _RowRefused(r.number, [N("You may not change this record.")]) from None
                 done["created" if action == "create" else "updated"] += 1
                 done["guardians_created"] += len(r.result.get("guardians_created", []))
-            ImportRow.objects.bulk_update(rows, ["result"], batch_size=500)
+            ImportRow.objects.bulk_update(rows_done, ["result"], batch_size=500)
             before = {"status": batch.status}
             batch.status = S.COMMITTED
             batch.committed_by = actor if getattr(actor, "pk", None) else None
@@ -600,6 +609,49 @@ def _commit_assignment(actor: Any, school: School, r: ImportRow, action: str) ->
         Term.objects.get(pk=row["term"], school=school),
     )
     return {"created": {"assignment": ta.pk}}
+
+
+def _score_groups(
+    items: list[tuple[int, dict[str, Any], str, str | None]],
+) -> dict[tuple[int, int], list[tuple[int, str, Any]]]:
+    """(assessment subject, class) → [(row, student number, value)] for grades.enter_scores."""
+    groups: dict[tuple[int, int], list[tuple[int, str, Any]]] = {}
+    for number, row, as_key, value in items:
+        groups.setdefault((int(as_key), row["klass"]), []).append((number, row["student_number"], value))
+    return groups
+
+
+def _enter_groups(actor: Any, groups: dict[tuple[int, int], list[tuple[int, str, Any]]]) -> None:
+    from schoolbridge.grades.actions import ScoreErrors, ScoreRow, enter_scores
+    from schoolbridge.grades.models import AssessmentSubject
+
+    for (as_id, klass_id), cells in groups.items():
+        subject = AssessmentSubject.objects.get(pk=as_id)
+        klass = Class.objects.get(pk=klass_id)
+        try:
+            enter_scores(actor, subject, klass, [ScoreRow(n, number, value) for n, number, value in cells])
+        except ScoreErrors as exc:
+            first = min(p.row for p in exc.problems)
+            raise _RowRefused(first, [str(p) for p in exc.problems]) from None
+        except Refused as exc:
+            raise _RowRefused(min(n for n, _num, _v in cells), [str(exc.message)]) from None
+        except NotFound:
+            raise _RowRefused(
+                min(n for n, _num, _v in cells), [N("You may not change this record.")]
+            ) from None
+
+
+def _commit_scores(actor: Any, rows: list[ImportRow]) -> None:
+    """Scores go in through grades.enter_scores, one call per exam subject and class."""
+    items = []
+    for r in rows:
+        for sc in r.normalized["scores"]:
+            if sc.get("before") != sc["value"]:
+                items.append((r.number, r.normalized, sc["as"], sc["value"]))
+        r.result = {"scores": [{"as": sc["as"], "before": sc.get("before")} for sc in r.normalized["scores"]
+                               if sc.get("before") != sc["value"]],
+                    "klass": r.normalized["klass"], "student_number": r.normalized["student_number"]}  # fmt: skip
+    _enter_groups(actor, _score_groups(items))
 
 
 def _plain(value: Any) -> Any:
@@ -826,6 +878,19 @@ def _undo_assignments(actor: Any, results: list[dict[str, Any]]) -> None:
     _delete_all(actor, TeachingAssignment, created)
 
 
+def _undo_scores(actor: Any, results: list[dict[str, Any]]) -> None:
+    """Put the scores back as they were (blank where there was none), through grades.enter_scores."""
+    items = [
+        (0, {"klass": r["klass"], "student_number": r["student_number"]}, sc["as"], sc["before"] or "")
+        for r in results
+        for sc in r.get("scores", [])
+    ]
+    try:
+        _enter_groups(actor, _score_groups(items))
+    except _RowRefused as exc:
+        raise Refused("; ".join(exc.reasons)) from None
+
+
 COMMITTERS = {
     "students": _commit_student,
     "staff": _commit_staff,
@@ -837,6 +902,7 @@ UNDOERS = {
     "staff": _undo_staff,
     "classes": _undo_classes,
     "assignments": _undo_assignments,
+    "scores": _undo_scores,
 }
 
 

@@ -59,6 +59,12 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("subject", "Subject", True, ("科目", "学科", "课程", "subject", "course")),
         Field("term", "Term (empty for the current term)", False, ("学期", "term", "semester")),
     ),
+    "scores": (
+        Field("student_number", "Student number", True, ("学号", "学生编号", "student number", "student no", "student id")),
+        Field("assessment", "Exam", True, ("考试", "考试名称", "考试名", "测验", "exam", "assessment", "test")),
+        Field("subject", "Subject (empty: one column per subject)", False, ("科目", "学科", "subject")),
+        Field("score", "Score (with a subject column)", False, ("分数", "成绩", "得分", "score", "mark")),
+    ),
 }  # fmt: skip
 
 

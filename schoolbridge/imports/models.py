@@ -14,6 +14,7 @@ class Target(models.TextChoices):
     STAFF = "staff", _("Staff")
     CLASSES = "classes", _("Classes and head teachers")
     ASSIGNMENTS = "assignments", _("Teaching assignments")
+    SCORES = "scores", _("Exam scores")
 
 
 class ImportSource(models.Model):

@@ -265,6 +265,11 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
 ) -> dict[int, Outcome]:
     """Outcome per row number. Reads only; writes nothing."""
+    if target == "scores":
+        scored = evaluate_scores(school_id, mapping, rows)
+        if progress:
+            progress(len(scored))
+        return scored
     if target not in m.PEOPLE:
         tree = evaluate_tree(target, school_id, mapping, rows)
         if progress:
@@ -553,4 +558,126 @@ def evaluate_tree(
                 o.match = {"by": "key", "confidence": 1.0, "reason": N("already assigned")}
             else:
                 o.action = "create"
+    return outcomes
+
+
+# ------------------------------------------------------------------------------------ exam scores
+
+
+def evaluate_scores(
+    school_id: int, mapping: dict[str, str], rows: list[tuple[int, dict[str, Any]]]
+) -> dict[int, Outcome]:
+    """Scores of existing exams (assessments of the current school year), long (a subject and a score
+    column) or wide (one column per subject, headed with the subject's name or code). Blank cells change
+    nothing; 缺考 and 免考 are understood; values are checked against each subject's full marks."""
+    from decimal import Decimal
+
+    from schoolbridge.grades.actions import parse_score
+    from schoolbridge.grades.models import Assessment, AssessmentSubject, Score
+
+    year_id = current_year_id(school_id)
+    assessments = {a.name: a for a in Assessment.objects.filter(school_id=school_id, term__year_id=year_id)}
+    subjects: dict[int, dict[str, AssessmentSubject]] = defaultdict(dict)
+    for asub in AssessmentSubject.objects.filter(assessment__in=list(assessments.values())).select_related(
+        "subject"
+    ):
+        subjects[asub.assessment_id][asub.subject.name] = asub
+        subjects[asub.assessment_id][asub.subject.code.upper()] = asub
+    numbers = {t.text(raw.get(mapping.get("student_number", ""), "")) for _n, raw in rows}
+    students = {
+        s.student_number: s
+        for s in Student.objects.filter(
+            school_id=school_id, student_number__in=list(numbers - {""})
+        ).select_related("current_class")
+    }
+    long = bool(mapping.get("subject") and mapping.get("score"))
+    mapped = set(mapping.values())
+    outcomes: dict[int, Outcome] = {}
+    cells: list[tuple[int, int, int]] = []  # (row, assessment subject, student) to look up existing scores
+    seen: dict[tuple[int, int], int] = {}
+    for number, raw in rows:
+        o = Outcome()
+        outcomes[number] = o
+        ncol, nvalue = _get(raw, mapping, "student_number")
+        student = students.get(t.text(nvalue))
+        if student is None:
+            o.errors.append(err(ncol, "student_number", nvalue, N("No student of this school has the number %(value)s."), value=t.text(nvalue)))  # fmt: skip
+        elif student.current_class_id is None:
+            o.errors.append(err(ncol, "student_number", nvalue, N("This student is in no class.")))
+        acol, avalue = _get(raw, mapping, "assessment")
+        assessment = assessments.get(t.text(avalue))
+        if assessment is None:
+            o.errors.append(err(acol, "assessment", avalue, N("There is no exam %(value)s this school year."), value=t.text(avalue)))  # fmt: skip
+        elif (
+            student is not None
+            and student.current_class
+            and student.current_class.grade_id != assessment.grade_id
+        ):
+            o.errors.append(err(acol, "assessment", avalue, N("This exam is not for the student's grade.")))
+        pairs: list[tuple[str, str, Any]] = []  # (column, subject text, cell)
+        if long:
+            scol, svalue = _get(raw, mapping, "subject")
+            pairs.append((mapping["score"], t.text(svalue), _get(raw, mapping, "score")[1]))
+        else:
+            pairs.extend((h, h, v) for h, v in raw.items() if h not in mapped)
+        scores = []
+        if assessment is not None:
+            for column, subject_text, value in pairs:
+                sub = subjects[assessment.pk].get(subject_text) or subjects[assessment.pk].get(
+                    subject_text.upper()
+                )
+                if sub is None:
+                    if long:
+                        o.errors.append(err(mapping["subject"], "subject", subject_text,
+                                            N("The exam %(exam)s has no subject %(value)s."), exam=assessment.name, value=subject_text))  # fmt: skip
+                    continue  # wide: a column that is not a subject of the exam (a name, a rank…) is ignored
+                if t.text(value) == "":
+                    continue
+                try:
+                    parsed = parse_score(value, Decimal(sub.full_marks))
+                except ValueError as exc:
+                    o.errors.append(err(column, "score", value, str(exc)))
+                    continue
+                shown = str(parsed.value) if parsed.marker == Score.Marker.NONE else parsed.marker
+                scores.append({"as": sub.pk, "subject": sub.subject.name, "column": column, "value": shown})
+                if student is not None:
+                    key = (sub.pk, student.pk)
+                    if key in seen:
+                        o.errors.append(err(column, "score", value, N("This score appears again: also in row %(other)s."), other=seen[key]))  # fmt: skip
+                    seen.setdefault(key, number)
+                    cells.append((number, sub.pk, student.pk))
+            if not scores and not o.errors:
+                o.errors.append(err("", "score", "", N("No score in this row: name the score columns after the exam's subjects.")))  # fmt: skip
+        o.normalized = {
+            "student": student.pk if student else None,
+            "student_number": t.text(nvalue),
+            "klass": student.current_class_id if student else None,
+            "assessment": assessment.pk if assessment else None,
+            "scores": scores,
+        }
+    existing: dict[tuple[int, int], str] = {}
+    wanted_students = {c[2] for c in cells}
+    wanted_subjects = {c[1] for c in cells}
+    for as_id, sid, value, marker in Score.objects.filter(
+        assessment_subject_id__in=list(wanted_subjects), student_id__in=list(wanted_students)
+    ).values_list("assessment_subject_id", "student_id", "value", "marker"):
+        existing[(as_id, sid)] = str(value) if marker == Score.Marker.NONE else marker
+    for o in outcomes.values():
+        if o.errors:
+            o.action = "error"
+            continue
+        sid = o.normalized["student"]
+        fresh = False
+        for s in o.normalized["scores"]:
+            before = existing.get((s["as"], sid))
+            s["before"] = before
+            if before is None:
+                fresh = True
+            elif before != s["value"]:
+                o.changes[s["subject"]] = [before, s["value"]]
+        o.action = "update" if o.changes else ("create" if fresh else "unchanged")
+        if o.action == "update" and fresh:
+            o.changes.update(
+                {s["subject"]: [None, s["value"]] for s in o.normalized["scores"] if s["before"] is None}
+            )
     return outcomes
