@@ -135,6 +135,16 @@ def test_added_soft_constraints_score_as_fet_scores_them(tmp_path: Path) -> None
             "<Maximum_Hours_Daily>4</Maximum_Hours_Daily><Students>7b</Students>",
         ),
         _c("ConstraintTeachersMaxHoursDaily", 30, "<Maximum_Hours_Daily>4</Maximum_Hours_Daily>"),
+        _c(
+            "ConstraintTeachersActivityTagMaxHoursDaily",
+            33,
+            "<Activity_Tag_Name>1,3,5</Activity_Tag_Name><Maximum_Hours_Daily>1</Maximum_Hours_Daily>",
+        ),
+        _c(
+            "ConstraintStudentsActivityTagMaxHoursDaily",
+            21,
+            "<Activity_Tag>1,3,5</Activity_Tag><Maximum_Hours_Daily>1</Maximum_Hours_Daily>",
+        ),
     ]
     for j in range(5):
         a, b, c = rng.sample(acts, 3)
@@ -185,7 +195,13 @@ def test_added_soft_constraints_score_as_fet_scores_them(tmp_path: Path) -> None
     ours, fets = fet_agrees(source, sol, tmp_path, "added")
     assert ours == pytest.approx(fets, abs=0.01)
     kinds = set(score(parse_fet(tmp_path / "added.fet"), sol).soft_by_type())
-    assert {"TeachersMaxHoursDaily", "ActivitiesSameStartingDay", "TwoActivitiesGrouped"} <= kinds
+    assert {
+        "TeachersMaxHoursDaily",
+        "ActivitiesSameStartingDay",
+        "TwoActivitiesGrouped",
+        "TeachersActivityTagMaxHoursDaily",
+        "StudentsActivityTagMaxHoursDaily",
+    } <= kinds
 
 
 def test_fet_refuses_what_we_call_hard(tmp_path: Path) -> None:
@@ -208,3 +224,55 @@ def test_fet_refuses_what_we_call_hard(tmp_path: Path) -> None:
     # fet-cl may search past its time limit on such input: stopped after 8 s
     run = check_with_fet(FET_DIR / f"{stem}.fet", t, inst, tmp_path, time_limit=3, kill_after=8)
     assert not run.successful
+
+
+def _with_buildings_and(extra: list[str]) -> bytes:
+    """German_subact_constr with its rooms split over two buildings, plus ``extra`` constraints."""
+    from lxml import etree
+
+    root = etree.fromstring((FET_DIR / "germany-ss1-German_subact_constr.fet").read_bytes())
+    buildings = root.find("Buildings_List")
+    assert buildings is not None
+    for name in ("North", "South"):
+        etree.SubElement(etree.SubElement(buildings, "Building"), "Name").text = name
+    for i, room in enumerate(root.iterfind("Rooms_List/Room")):
+        b = room.find("Building")
+        assert b is not None
+        b.text = "North" if i % 2 == 0 else "South"
+    for x in extra:
+        el = etree.fromstring(x)
+        section = "Space_Constraints_List" if "Building" in str(el.tag) else "Time_Constraints_List"
+        sec = root.find(section)
+        assert sec is not None
+        sec.append(el)
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+@pytest.mark.parametrize(
+    ("tag", "body", "limit", "step"),
+    [
+        (
+            "ConstraintTeacherMaxSpanPerDay",
+            "<Teacher_Name>Agnes</Teacher_Name><Max_Span>{}</Max_Span>",
+            6,
+            -1,
+        ),
+        (
+            "ConstraintTeachersMaxBuildingChangesPerDay",
+            "<Max_Building_Changes_Per_Day>{}</Max_Building_Changes_Per_Day>",
+            3,
+            -1,
+        ),
+    ],
+)
+def test_boundaries_agree_with_fet(tag: str, body: str, limit: int, step: int, tmp_path: Path) -> None:
+    """At the limit FET's own timetable passes (for us and for fet-cl); one step tighter, both refuse it."""
+    stem = "germany-ss1-German_subact_constr"
+    for value, ok in ((limit, True), (limit + step, False)):
+        xml = f"<{tag}><Weight_Percentage>100</Weight_Percentage>{body.format(value)}<Active>true</Active></{tag}>"
+        source = _with_buildings_and([xml])
+        inst = parse_fet(source)
+        sol = parse_activities_xml(REF_DIR / f"{stem}.activities.xml", inst)
+        assert score(inst, sol).is_feasible is ok
+        run = check_with_fet(source, sol, inst, tmp_path / str(value), time_limit=3, kill_after=8)
+        assert run.successful is ok
