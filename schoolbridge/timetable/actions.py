@@ -736,6 +736,47 @@ def propose_substitutions(leave: Any) -> list[Substitution]:
 
 
 @action
+def cancel_substitution(actor: Any, substitution_id: Any) -> Substitution:
+    """The office decides a lesson needs no cover (a trip, a merged class). A confirmed substitute is
+    told that they are no longer needed."""
+    pk = _pk(substitution_id)
+    sub = (
+        Substitution.objects.select_for_update(of=("self",))
+        .select_related("substitute__person", "lesson__requirement__klass", "lesson__requirement__subject")
+        .filter(pk=pk)
+        .first()
+        if pk
+        else None
+    )
+    if sub is None or not queries.may_manage(actor, sub.school_id):
+        raise NotFound
+    if sub.status == Substitution.Status.CANCELLED:
+        return sub
+    before = snapshot(sub)
+    was_confirmed = sub.status == Substitution.Status.CONFIRMED
+    sub.status = Substitution.Status.CANCELLED
+    sub.save(update_fields=["status"])
+    record(actor, "timetable.substitution.cancel", sub, before, snapshot(sub))
+    if was_confirmed and sub.substitute is not None and sub.substitute.person.user_id:
+        lesson = sub.lesson
+        notify(
+            [sub.substitute.person.user_id],
+            "timetable.cover.cancelled",
+            gettext("No cover needed: %(subject)s in %(klass)s on %(date)s period %(period)s")
+            % {
+                "subject": lesson.requirement.subject.name,
+                "klass": lesson.requirement.klass.name,
+                "date": sub.date.isoformat(),
+                "period": lesson.period,
+            },
+            "",
+            f"/timetable/teacher/{sub.substitute_id}/",
+            school=sub.school_id,
+        )
+    return sub
+
+
+@action
 def confirm_substitution(actor: Any, substitution_id: Any, staff_id: Any) -> Substitution:
     """The school office confirms a substitute (one of the teachers still free and qualified then).
     The substitute and the class's guardians are told."""

@@ -516,6 +516,10 @@ def cover(request: HttpRequest, school_id: int) -> HttpResponse:
     if found is None:
         raise NotFound
     errors: dict[int, list[str]] = {}
+    if request.method == "POST" and request.POST.get("cancel"):
+        actions.cancel_substitution(request.user, request.POST.get("cancel"))
+        messages.success(request, _("Marked as needing no cover."))
+        return redirect("timetable:cover", found.pk)
     if request.method == "POST":
         sub_id = _pk(request.POST.get("substitution"))
         try:

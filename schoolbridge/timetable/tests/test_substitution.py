@@ -161,7 +161,7 @@ def test_cover_page(world, django_capture_on_commit_callbacks):
     chinese.refresh_from_db()
     assert chinese.substitute == director
     # The substitute sees it on their timetable page, the families on the class's.
-    for name, url in (
+    for name, page_url in (
         ("a_director", f"/timetable/teacher/{director.pk}/"),
         ("a_parent", f"/timetable/class/{world.a.g7c1.pk}/"),
         ("a_parent", f"/timetable/student/{world.a.students['g7c1'][0].pk}/"),
@@ -169,10 +169,20 @@ def test_cover_page(world, django_capture_on_commit_callbacks):
         viewer = Client()
         viewer.cookies["sb_lang"] = "en"
         login_verified(viewer, world.user(name))
-        page = viewer.get(url).content.decode()
-        assert "Cover lessons" in page and "taught by 孙年级主任" in page, (name, url)
+        page = viewer.get(page_url).content.decode()
+        assert "Cover lessons" in page and "taught by 孙年级主任" in page, (name, page_url)
+    # No cover needed after all: the substitute is told, the lesson leaves the list.
+    r = admin.post(url, {"cancel": chinese.pk})
+    assert r.status_code == 302
+    chinese.refresh_from_db()
+    assert chinese.status == "cancelled"
+    assert Notification.objects.filter(
+        user=world.user("a_director"), kind="timetable.cover.cancelled"
+    ).exists()
+    assert f'id="cover-{chinese.pk}"' not in admin.get(url).content.decode()
     other = Client()
     login_verified(other, world.user("b_admin"))
+    assert other.post(f"/timetable/cover/{world.b.school.pk}/", {"cancel": chinese.pk}).status_code == 404
     assert other.get(url).status_code == 404
     assert (
         other.post(
