@@ -52,12 +52,29 @@ def _school(actor: Any, school: School | int) -> School:
     return found
 
 
+RECORD_TARGETS = ("students", "scores")
+
+
+def _require_records(actor: Any, school: School, target: str) -> None:
+    """Students' records (and scores) are imported only by someone who may manage them in this school: a
+    district administrator without a records grant manages the tree and staff, not the students (the
+    preview would show them)."""
+    if target not in RECORD_TARGETS:
+        return
+    scope = get_scope(actor)
+    if scope.queryset("student.manage").filter(school=school).exists():
+        return
+    if not Student.objects.filter(school=school).exists() and scope.has_role("school_admin"):
+        return
+    raise NotFound
+
+
 def _batch(actor: Any, batch: ImportBatch | int, lock: bool = True) -> ImportBatch:
     qs = ImportBatch.objects.select_for_update() if lock else ImportBatch.objects
     found = qs.filter(pk=getattr(batch, "pk", batch)).first()
     if found is None:
         raise NotFound
-    _school(actor, found.school_id)
+    _require_records(actor, _school(actor, found.school_id), found.target)
     return found
 
 
@@ -83,6 +100,7 @@ def stage(
     school = _school(actor, school)
     if target not in Target.values:
         raise InvalidInput({"target": [_("Choose what to import.")]})
+    _require_records(actor, school, target)
     if len(table.rows) > MAX_ROWS:
         raise InvalidInput(
             _("The file has %(count)s rows; at most %(max)s can be imported at once.")

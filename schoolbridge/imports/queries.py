@@ -24,10 +24,15 @@ def batches(school: School) -> QuerySet[ImportBatch]:
     return ImportBatch.objects.filter(school=school).select_related("created_by", "committed_by", "source")
 
 
-def batch(school: School, pk: Any) -> ImportBatch:
+def batch(school: School, pk: Any, user: Any = None) -> ImportBatch:
+    """One batch of the school; batches of students' records only for those who may manage them."""
     found = batches(school).filter(pk=pk).first()
     if found is None:
         raise NotFound
+    if user is not None:
+        from .actions import _require_records
+
+        _require_records(user, school, found.target)
     return found
 
 

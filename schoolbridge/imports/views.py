@@ -112,7 +112,7 @@ def upload(request: HttpRequest, school: Any) -> HttpResponse:
 
 @managed_school
 def mapping(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
-    batch = q.batch(school, pk)
+    batch = q.batch(school, pk, request.user)
     form = f.MappingForm(
         request.POST or None, target=batch.target, headers=batch.headers, initial=batch.mapping
     )
@@ -152,7 +152,7 @@ def _status_ctx(batch: ImportBatch) -> dict[str, Any]:
 
 @managed_school
 def batch_page(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
-    batch = q.batch(school, pk)
+    batch = q.batch(school, pk, request.user)
     errors = list(q.error_rows(batch)[:200])
     labels = {fd.name: _(fd.label) for fd in m.fields(batch.target)}
     labels.update({"klass": _("Class"), "guardians": _("New guardians (phone)")})
@@ -204,7 +204,7 @@ def _shown(value: Any) -> str:
 @managed_school
 def batch_status(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
     """The progress fragment; the page polls it while a job runs and reloads when it is done."""
-    batch = q.batch(school, pk)
+    batch = q.batch(school, pk, request.user)
     response = render(request, "imports/_status.html", _ctx(school, **_status_ctx(batch)))
     if batch.status not in RUNNING and request.GET.get("was") == "running":
         response["HX-Refresh"] = "true"
@@ -213,7 +213,7 @@ def batch_status(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
 
 @managed_school
 def error_report(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
-    batch = q.batch(school, pk)
+    batch = q.batch(school, pk, request.user)
     data = report.error_report(batch, q.error_rows(batch).iterator())
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-errors.xlsx"'
@@ -223,7 +223,7 @@ def error_report(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
 def _post_action(
     request: HttpRequest, school: Any, pk: int, run: Callable[[ImportBatch], Any], done: str
 ) -> HttpResponse:
-    batch = q.batch(school, pk)
+    batch = q.batch(school, pk, request.user)
     try:
         run(batch)
     except Refused as exc:

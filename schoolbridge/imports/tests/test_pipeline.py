@@ -296,3 +296,16 @@ def test_staff_rollback_refused_once_a_created_teacher_heads_a_class(world, admi
     with pytest.raises(Refused):
         actions.rollback(admin, batch)
     assert Staff.objects.filter(staff_number="T901").exists()
+
+
+def test_a_district_admin_without_records_imports_the_tree_not_the_students(world):
+    from schoolbridge.imports.sources.csv import read_csv
+
+    district_admin = world.user("district_admin")
+    with pytest.raises(NotFound):
+        actions.stage(district_admin, world.a.school, "students", read_csv(office_csv(ROWS)))
+    batch = run(world.user("a_admin"), world.a.school, office_csv(ROWS))
+    with pytest.raises(NotFound):
+        actions.commit(district_admin, batch.pk)
+    data = office_csv([["七年级9班", "七年级", ""]], header=["班级", "年级", "班主任"])
+    assert run(district_admin, world.a.school, data, target="classes").counts["create"] == 1

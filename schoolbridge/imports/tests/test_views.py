@@ -234,3 +234,12 @@ def test_classes_batch_page(admin_client, world):
     page = admin_client.get(url("batch", school, batch.pk)).content.decode()
     assert 'data-count="create">1<' in page and 'data-count="update">1<' in page
     assert "七年级3班 · 初一 · T-teacher" in page and "→" in page
+
+
+def test_district_admin_without_records_cannot_open_a_students_batch(admin_client, client, world):
+    upload(admin_client, world.a.school, office_csv(ROWS))
+    batch = ImportBatch.objects.get()
+    login_verified(client, world.user("district_admin"))
+    assert client.get(url("index", world.a.school)).status_code == 200
+    for name in ("batch", "mapping", "errors"):
+        assert client.get(url(name, world.a.school, batch.pk)).status_code == 404
