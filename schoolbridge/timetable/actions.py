@@ -111,13 +111,19 @@ def create_version(
 
 
 def _copy_into(source: TimetableVersion, version: TimetableVersion) -> None:
-    for req in LessonRequirement.objects.filter(version=source).prefetch_related("teachers", "lessons"):
-        teachers = list(req.teachers.all())
-        lessons = list(req.lessons.all())
-        req.pk = None
-        req.version = version
-        req.save()
-        req.teachers.set(teachers)
+    for old in LessonRequirement.objects.filter(version=source).prefetch_related("teachers", "lessons"):
+        lessons = list(old.lessons.all())
+        req = LessonRequirement.objects.create(
+            district_id=old.district_id,
+            school_id=old.school_id,
+            version=version,
+            klass_id=old.klass_id,
+            subject_id=old.subject_id,
+            lessons_per_week=old.lessons_per_week,
+            duration=old.duration,
+            room_id=old.room_id,
+        )
+        req.teachers.set([t.pk for t in old.teachers.all()])
         Lesson.objects.bulk_create(
             [
                 Lesson(

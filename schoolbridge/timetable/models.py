@@ -189,8 +189,8 @@ class Substitution(models.Model):
     Proposed with a ranked list of candidates (staff ids); the school office confirms one substitute."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", _("proposed")
-        CONFIRMED = "confirmed", _("confirmed")
+        PROPOSED = "proposed", _("substitutes proposed")
+        CONFIRMED = "confirmed", _("substitute confirmed")
         CANCELLED = "cancelled", _("cancelled")
 
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="+")

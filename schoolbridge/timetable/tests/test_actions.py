@@ -120,6 +120,28 @@ def test_publish_supersedes_and_locks_editing(world):
         tt.place("g7c1_maths", 1, 1, 2)
     v2 = actions.create_version(tt.admin, world.a.school.pk, world.a.term.pk, "第二版", copy_from=v1.pk)
     assert Lesson.objects.filter(version=v2).count() == 6
+    copied = {
+        (
+            r.klass_id,
+            r.subject_id,
+            tuple(sorted(t.pk for t in r.teachers.all())),
+            r.lessons_per_week,
+            r.room_id,
+        )
+        for r in v2.requirements.all()
+    }
+    original = {
+        (
+            r.klass_id,
+            r.subject_id,
+            tuple(sorted(t.pk for t in r.teachers.all())),
+            r.lessons_per_week,
+            r.room_id,
+        )
+        for r in v1.requirements.all()
+    }
+    assert copied == original and all(len(c[2]) == 1 for c in copied)
+    assert not Lesson.objects.filter(version=v2).exclude(requirement__version=v2).exists()
     assert Lesson.objects.filter(version=v2, day=1, period=1).count() == 1
     actions.publish(tt.admin, v2)
     v1.refresh_from_db()
