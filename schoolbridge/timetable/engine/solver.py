@@ -121,7 +121,9 @@ class Progress:
 
 @dataclass
 class SolveResult:
-    status: str  # "optimal", "feasible", "infeasible", "unknown" (nothing found in time), "precheck"
+    # "optimal", "feasible", "incomplete" (only a timetable with violations: see partial), "infeasible",
+    # "unknown" (nothing found in time), "precheck" (the pre-checks found why it cannot work)
+    status: str
     assignment: mdl.Solution | None  # activity id -> (day, hour, room)
     penalty: float | None  # our objective, FET conflicts
     time_to_first: float | None
@@ -467,7 +469,7 @@ class _Model:
     def _min_days(self) -> None:
         c, m, H, D = self.c, self.m, self.c.n_hours, self.c.n_days
         for group, k, consecutive, w in c.min_days:
-            if consecutive:
+            if consecutive and not (w >= 100 and k >= 1):  # hard: never on one day anyway
                 for ai, i in enumerate(group):
                     for j in group[ai + 1 :]:
                         di, dj = c.acts[i].duration, c.acts[j].duration
@@ -715,7 +717,8 @@ class SolveParams:
 
 
 INFEASIBLE = "The constraints contradict each other (the solver proved it)"
-BIG = SCALE * 100_000  # one remaining hard violation outweighs any soft penalty
+BIG = SCALE * 100_000
+LARGE = 800  # activities  # one remaining hard violation outweighs any soft penalty
 
 
 class _StopFirst(cp_model.CpSolverSolutionCallback):
@@ -780,6 +783,11 @@ class TimetableSolver:
             # one thread: the LP-free search with little linearisation is far quicker on timetables
             p.subsolvers.append("no_lp")
             p.linearization_level = 0
+        if len(self.c.acts) > LARGE:
+            # large schools: CP-SAT's full presolve alone takes tens of seconds; a light one is enough
+            p.max_presolve_iterations = 1
+            p.symmetry_level = 0
+            p.cp_model_probing_level = 0
         return solver
 
     def _run(self, model: _Model, solver: cp_model.CpSolver, cb: Any = None) -> Any:
@@ -816,6 +824,8 @@ class TimetableSolver:
                 return self._result("unknown")
             model = _Model(c, optional=True)
             model.m.minimize(sum(model.unplaced) + sum(model.slacks))
+            for u in model.unplaced:  # nothing placed is a timetable too: start from there
+                model.m.add_hint(u, True)
             limit = min(self._left(), max(5.0, 0.05 * self.params.time_limit))
             solver = self._new_solver(limit, self.params.seed, first=False)
             status = self._run(model, solver)
@@ -994,6 +1004,8 @@ class TimetableSolver:
         return "feasible"
 
     def _result(self, status: str, problems: Sequence[str] = ()) -> SolveResult:
+        if self.best is None and status in ("feasible", "optimal"):
+            status = "incomplete"  # a timetable exists but still breaks a gap limit or leaves lessons out
         return SolveResult(
             status=status,
             assignment=self.best,
