@@ -243,3 +243,21 @@ def test_district_admin_without_records_cannot_open_a_students_batch(admin_clien
     assert client.get(url("index", world.a.school)).status_code == 200
     for name in ("batch", "mapping", "errors"):
         assert client.get(url(name, world.a.school, batch.pk)).status_code == 404
+
+
+def test_a_saved_mapping_is_used_on_the_next_upload(admin_client, world):
+    school = world.a.school
+    header = ["编号", "称呼", "班"]
+    data = office_csv([["N001", "王小明", "七年级1班"]], header=header)
+    upload(admin_client, school, data)
+    first = ImportBatch.objects.get()
+    assert "student_number" not in first.mapping  # 编号 / 称呼 are not headers we know
+    admin_client.post(url("mapping", school, first.pk),
+                      {"student_number": "编号", "name": "称呼", "klass": "班", "save_as": "德育处导出"})  # fmt: skip
+    source = ImportSource.objects.get(name="德育处导出")
+    f = SimpleUploadedFile("again.csv", data, content_type="text/csv")
+    admin_client.post(
+        url("upload", school), {"target": "students", "file": f, "header_row": 1, "source": source.pk}
+    )
+    second = ImportBatch.objects.exclude(pk=first.pk).get()
+    assert second.mapping == {"student_number": "编号", "name": "称呼", "klass": "班"}
