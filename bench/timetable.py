@@ -130,6 +130,7 @@ def run_ours(fet: Path, budget: float, seed: int, workers: int, out: Path) -> di
 
 def run_fet(fet: Path, budget: float, out: Path) -> dict[str, Any]:
     lim = int(budget)
+    out.mkdir(parents=True, exist_ok=True)
     cmd = [
         "timeout",
         str(lim + 60),
