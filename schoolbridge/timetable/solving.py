@@ -161,30 +161,45 @@ def apply_solution(
     version: TimetableVersion,
     assignment: Mapping_[int, tuple[int, int, str | None]],
     mapping: Mapping,
+    partial: bool = False,
 ) -> int:
     """Store a solver's timetable on a draft: every unlocked lesson moves to its (day, hour[, room]).
-    Refused (nothing written) if the version is no longer a draft or the result clashes. Returns the
-    number of lessons placed."""
+
+    A complete timetable is stored whole or not at all (InvalidInput if it clashes). A partial one (the
+    best the solver had when it ran out of time) is stored lesson by lesson, leaving out any lesson that
+    would clash with those already stored; the others stay unplaced. Returns the number placed."""
     from .actions import _draft_for_update
 
     with transaction.atomic():
         v = _draft_for_update(actor, version)
         lessons = {x.pk: x for x in queries.lessons_of(v)}
-        changed: list[Lesson] = []
+        week = queries.week_of(v.term)
+        movable = {pk for pk, x in lessons.items() if not x.locked}
+        if partial:
+            for pk in movable:  # everything the solver may move starts off the grid
+                lessons[pk].day = lessons[pk].period = None
+        placed = {p.lesson_id: p for p in queries.as_placed(lessons.values())}
+        changed: list[Lesson] = [lessons[pk] for pk in movable] if partial else []
         for lesson_id, (day, hour, room) in assignment.items():
             x = lessons.get(lesson_id)
             if x is None or x.locked:
                 continue
-            x.day, x.period = mapping.weekdays[day], mapping.periods[hour]
+            room_id = x.room_id
             if room is not None and lesson_id in mapping.roomed and room in mapping.rooms:
-                x.room_id = mapping.rooms[room]
-            changed.append(x)
-        found = clashes.all_clashes(queries.week_of(v.term), queries.as_placed(lessons.values()))
-        if found:
+                room_id = mapping.rooms[room]
+            there = placed[lesson_id].at(mapping.weekdays[day], mapping.periods[hour], room_id)
+            if partial and clashes.check(week, list(placed.values()), there):
+                continue
+            placed[lesson_id] = there
+            x.day, x.period, x.room_id = there.day, there.period, room_id
+            if not partial:
+                changed.append(x)
+        if not partial and clashes.all_clashes(week, list(placed.values())):
             raise InvalidInput(gettext("The solver's timetable clashes; nothing was stored."))
         Lesson.objects.bulk_update(changed, ["day", "period", "room"])
-        record(actor, "timetable.version.solve", v, None, {"placed": len(changed)})
-    return len(changed)
+        n = sum(1 for x in changed if x.day is not None)
+        record(actor, "timetable.version.solve", v, None, {"placed": n, "partial": partial})
+    return n
 
 
 def solve_version(
@@ -230,6 +245,22 @@ def solve_version(
     compiled = engine.compile_instance(inst)
     params = engine.SolveParams(time_limit=time_limit, seed=1, workers=1)
     result = engine.TimetableSolver(compiled, params, on_progress=progress).solve()
+    if result.assignment is None and result.partial:
+        try:
+            placed = apply_solution(user, version, result.partial, mapping, partial=True)
+        except InvalidInput as exc:
+            placed, result.problems = 0, [*result.problems, *(str(m) for m in exc.messages)]
+        if placed:
+            notify(
+                [user],
+                "timetable.solve",
+                gettext("%(name)s: %(n)d of %(total)d lessons placed; place the rest by hand")
+                % {"name": version.name, "n": placed, "total": len(inst.activities)},
+                "\n".join(result.problems),
+                link,
+                school=version.school_id,
+            )
+            return {"status": result.status, "placed": placed, "problems": result.problems}
     if result.assignment is None:
         reasons = "\n".join(result.problems) or gettext(
             "No complete timetable was found in the time allowed."
@@ -243,7 +274,18 @@ def solve_version(
             school=version.school_id,
         )
         return {"status": result.status, "placed": 0, "problems": result.problems}
-    placed = apply_solution(user, version, result.assignment, mapping)
+    try:
+        placed = apply_solution(user, version, result.assignment, mapping)
+    except InvalidInput as exc:
+        notify(
+            [user],
+            "timetable.solve",
+            gettext("%(name)s could not be timetabled") % {"name": version.name},
+            "\n".join(str(m) for m in exc.messages),
+            link,
+            school=version.school_id,
+        )
+        return {"status": "refused", "placed": 0, "problems": [str(m) for m in exc.messages]}
     notify(
         [user],
         "timetable.solve",

@@ -72,8 +72,7 @@ class Command(BaseCommand):
                     placed = solving.solve_version(version.pk, admin.pk, opts["seconds"]).get("placed", 0)
                 except InvalidInput as exc:
                     self.stderr.write(f"{school.name}: the solver's timetable was not stored: {exc.messages}")
-            if not placed:
-                placed = solving.quick_fill(admin, version)
+            placed += solving.quick_fill(admin, version)  # whatever the solver left unplaced
             total = version.lessons.count()
             actions.publish(admin, version)
             self.stdout.write(f"{school.name}: {placed} of {total} lessons placed, published")
