@@ -3,7 +3,7 @@
 For each school with a current term and no published timetable yet: a default bell schedule when the
 term has none (eight periods), a draft with one requirement per class and subject from the teaching
 assignments, lessons placed by the CP-SAT engine (or one by one when it is not available), published.
-Acts as one of the school's administrators, so every write is an audited action.
+Acts as one of the school's administrators (or the district's), so every write is an audited action.
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ class Command(BaseCommand):
             term = queries.current_term(school.pk)
             grant = (
                 RoleGrant.objects.filter(role="school_admin", school=school).select_related("user").first()
+                or RoleGrant.objects.filter(role="district_admin", district_id=school.district_id)
+                .select_related("user")
+                .first()
             )
-            if term is None or grant is None or queries.published_version(school.pk, term) is not None:
+            if term is None or queries.published_version(school.pk, term) is not None:
+                continue
+            if grant is None:
+                self.stdout.write(f"{school.name}: skipped (no school or district administrator to act as)")
                 continue
             admin = grant.user
             if not queries.has_bell_schedule(term):
