@@ -4,7 +4,8 @@ The ORM's bulk_create builds a model instance and compiles SQL for every row; fo
 thousands of rows that is most of an import's time. Here rows are tuples, written with the DB-API's
 executemany inside the import's transaction. Primary keys are allocated up front (PostgreSQL: the
 table's sequence; SQLite: after MAX(id), which is safe because the import already holds the write
-lock of its transaction), so the import can refer to the new rows at once. Values go to the driver
+lock of its transaction), so the import can refer to the new rows at once. On PostgreSQL rows go in
+with COPY (upserts: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT). Values go to the driver
 as Python objects (Django's SQLite backend registers the date adapters).
 """
 
@@ -45,9 +46,25 @@ class Inserter:
             return
         table = model._meta.db_table
         cols = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join(["%s"] * len(columns))
+        marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
         with connection.cursor() as cursor:
-            cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks}) {tail}', rows)
+            if self.vendor != "postgresql":
+                cursor.executemany(f'INSERT INTO "{table}" ({cols}) VALUES {marks} {tail}', rows)
+            elif not tail:  # PostgreSQL, plain rows: COPY, as a bulk loader would
+                with cursor.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:  # PostgreSQL with ON CONFLICT: COPY into a scratch table, then one INSERT … SELECT
+                stage = f"_stage_{table}"
+                cursor.execute(
+                    f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ON COMMIT DROP AS '
+                    f'SELECT {cols} FROM "{table}" WITH NO DATA'
+                )
+                cursor.execute(f'TRUNCATE "{stage}"')
+                with cursor.cursor.copy(f'COPY "{stage}" ({cols}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{stage}" {tail}')
 
     def update(
         self, model: type[models.Model], set_columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -65,3 +82,11 @@ def select(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+def in_list(values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """SQL for "column IN (values)" and its parameters: one array parameter on PostgreSQL (so the driver
+    does not parse thousands of placeholders), a placeholder each on SQLite."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [list(values)]
+    return "IN (" + ", ".join(["%s"] * len(values)) + ")", list(values)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import sys
+import time
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -58,7 +59,7 @@ from schoolbridge.grades.models import Assessment, AssessmentSubject, Score
 
 from . import mapping as m
 from . import spec
-from .fastsql import Inserter, select
+from .fastsql import Inserter, in_list, select
 from .models import SourcedId
 from .spec import Collector, OneRosterFileError
 
@@ -95,6 +96,7 @@ class Report:
     updated: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, for benchmarks and logs
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -174,11 +176,11 @@ class Importer:
         table = SourcedId._meta.db_table
         for i in range(0, len(sids), 2000):
             part = sids[i : i + 2000]
-            marks = ", ".join(["%s"] * len(part))
+            among, params = in_list(part)
             for sid, key, h in select(
                 f'SELECT "sourced_id", "key", "row_hash" FROM "{table}" '
-                f'WHERE "district_id" = %s AND "kind" = %s AND "sourced_id" IN ({marks})',
-                [self.district.pk, kind, *part],
+                f'WHERE "district_id" = %s AND "kind" = %s AND "sourced_id" {among}',
+                [self.district.pk, kind, *params],
             ):
                 out[sid] = (key, h)
         return out
@@ -273,7 +275,9 @@ class Importer:
             self.results,
         ]
         for step in steps:
+            started = time.perf_counter()
             step()
+            self.report.seconds[step.__name__.strip("_")] = round(time.perf_counter() - started, 3)
             self.errors.raise_if_any()
         self.remember(m.KIND_FILE, [(name, name, h) for name, h in digests.items()])
 

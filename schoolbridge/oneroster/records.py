@@ -37,6 +37,7 @@ from schoolbridge.core.models import (
 from schoolbridge.grades.models import AssessmentSubject, Score
 
 from . import mapping as m
+from .fastsql import in_list
 from .models import SourcedId
 
 Record = dict[str, Any]
@@ -68,11 +69,11 @@ class Ids:
         with connection.cursor() as cursor:
             for i in range(0, len(wanted), 2000):
                 part = wanted[i : i + 2000]
-                marks = ", ".join(["%s"] * len(part))
+                among, params = in_list(part)
                 cursor.execute(
                     f'SELECT "key", "sourced_id" FROM "{table}" WHERE "district_id" = %s AND "kind" = %s '
-                    f'AND "key" IN ({marks})',
-                    [self.district.pk, kind, *part],
+                    f'AND "key" {among}',
+                    [self.district.pk, kind, *params],
                 )
                 known.update(cursor.fetchall())
 
