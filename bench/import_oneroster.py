@@ -544,6 +544,7 @@ def main() -> None:
     report = import_zip(None, zip_path)
     import_s, import_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"import: {import_s:.1f} s  {dict(report.created)}", file=sys.stderr)
+    print(f"import steps (s): {report.seconds}", file=sys.stderr)
     rss_after_import = peak_rss_mb()
     connection.close()
     if hasattr(connection, "close_pool"):
@@ -562,6 +563,7 @@ def main() -> None:
     print(
         f"re-import row by row: {reimport_rows_s:.1f} s  created {dict(rows_again.created)}", file=sys.stderr
     )
+    print(f"re-import steps (s): {rows_again.seconds}", file=sys.stderr)
 
     paging = rest_paging()
     print(f"REST /users paging: {paging}", file=sys.stderr)
