@@ -120,3 +120,22 @@ def test_fet_check() -> None:
     assert data["fet_accepts"] is True
     assert data["fet_soft_total"] == pytest.approx(13.3) and data["our_soft_total"] == pytest.approx(13.3)
     assert data["fet_broken_soft"] == data["our_broken_soft"] == 14
+
+
+def test_solve_hook(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``solve_cli`` module with ``add_solve_parser(sub)`` plugs a subcommand in."""
+    import argparse
+    import types
+
+    from schoolbridge.timetable import cli
+
+    def add_solve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        p = sub.add_parser("solve", help="solve a .fet file")
+        p.add_argument("fet")
+        p.set_defaults(func=lambda args: print(f"solving {args.fet}") or 0)
+
+    fake = types.ModuleType("schoolbridge.timetable.engine.solve_cli")
+    fake.add_solve_parser = add_solve_parser  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "schoolbridge.timetable.engine.solve_cli", fake)
+    assert cli.main(["solve", "x.fet"]) == 0
+    assert capsys.readouterr().out == "solving x.fet\n"
