@@ -42,6 +42,11 @@ FET_HARD_ONLY: frozenset[str] = frozenset(
         "ConstraintActivityEndsStudentsDay",
         "ConstraintActivitiesOccupyMaxDifferentRooms",
         "ConstraintActivitiesSameRoomIfConsecutive",
+        "ConstraintActivitiesOccupyMaxTimeSlotsFromSelection",
+        "ConstraintTeacherMinRestingHours",
+        "ConstraintTeachersMinRestingHours",
+        "ConstraintStudentsMinRestingHours",
+        "ConstraintStudentsSetMinRestingHours",
     }
 )
 
