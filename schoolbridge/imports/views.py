@@ -160,7 +160,7 @@ def batch_page(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
         action: [
             (
                 r,
-                _summary(r),
+                _summary(r, batch.headers),
                 [
                     (labels.get(k, k), _shown(v[0]), _shown(v[1]))
                     for k, v in r.changes.items()
@@ -184,15 +184,16 @@ def batch_page(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
     return render(request, "imports/batch.html", ctx)
 
 
-def _summary(r: Any) -> str:
-    """One line saying which record a row is about, from what the file says."""
+def _summary(r: Any, headers: list[str]) -> str:
+    """One line saying which record a row is about, from what the file says (in the file's column order:
+    PostgreSQL's jsonb does not keep the order of keys)."""
     n = r.normalized
     if "family_name" in n:
         number = n.get("student_number") or n.get("staff_number") or ""
         return f"{n['family_name']}{n['given_name']} {number}".strip() + (
             f" · {n['klass_label']}" if n.get("klass_label") else ""
         )
-    return " · ".join(str(v) for v in r.raw.values() if v not in ("", None))
+    return " · ".join(str(r.raw[h]) for h in headers if r.raw.get(h) not in ("", None))
 
 
 def _shown(value: Any) -> str:
