@@ -130,7 +130,7 @@ def mapping(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
             return redirect("imports:batch", school_id=school.pk, pk=batch.pk)
     samples = list(q.rows(batch)[:3])
     fields = [
-        (form[fd.name], fd, [r.raw.get(batch.mapping.get(fd.name, ""), "") for r in samples])
+        (form[fd.name], fd, _samples(samples, batch.mapping.get(fd.name, "")))
         for fd in m.fields(batch.target)
     ]
     return render(
@@ -139,6 +139,12 @@ def mapping(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
         _ctx(school, batch=batch, form=form, fields=fields, samples=samples),
         status=400 if form.errors else 200,
     )
+
+
+def _samples(rows: list[Any], column: str) -> list[str]:
+    if not column:
+        return []
+    return [str(r.raw.get(column)) for r in rows if r.raw.get(column) not in ("", None)]
 
 
 def _status_ctx(batch: ImportBatch) -> dict[str, Any]:
