@@ -13,6 +13,7 @@ urlpatterns = [
     path("v/<int:version_id>/", views.version, name="version"),
     path("v/<int:version_id>/publish/", views.publish, name="publish"),
     path("v/<int:version_id>/solve/", views.solve, name="solve"),
+    path("v/<int:version_id>/print.pdf", views.print_all, name="print_all"),
     path(
         "v/<int:version_id>/requirement/<int:requirement_id>/delete/",
         views.delete_requirement,

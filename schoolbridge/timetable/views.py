@@ -330,6 +330,40 @@ def version(request: HttpRequest, version_id: int) -> HttpResponse:
     )
 
 
+def print_pages(v: TimetableVersion, by: str = "class") -> list[dict[str, Any]]:
+    """One page per class of the version's year (or per teacher with lessons in it)."""
+    lessons = queries.lessons_of(v)
+    pages: list[dict[str, Any]] = []
+    if by == "teacher":
+        for staff in queries.school_staff(v.school_id):
+            mine = [x for x in lessons if staff.pk in {t.pk for t in x.requirement.teachers.all()}]
+            if mine:
+                pages.append({"title": staff.person.full_name, "show": "class", "grid": _grid(v, mine)})
+    else:
+        for klass in queries.school_classes(v.school_id, v.term):
+            mine = [x for x in lessons if x.requirement.klass_id == klass.pk]
+            pages.append({"title": klass.name, "show": "teacher", "grid": _grid(v, mine)})
+    return pages
+
+
+@login_required
+def print_all(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Every class's (or teacher's) timetable of a version, one A4 page each, as one PDF."""
+    from weasyprint import HTML
+
+    v = queries.managed_version(request.user, version_id)
+    pages = print_pages(v, "teacher" if request.GET.get("by") == "teacher" else "class")
+    html = render_to_string(
+        "timetable/print.html",
+        {"version": v, "pages": pages, "printed_on": timezone.localdate()},
+        request=request,
+    )
+    response = HttpResponse(HTML(string=html).write_pdf() or b"", content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="timetables-{v.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 @require_POST
 def delete_requirement(request: HttpRequest, version_id: int, requirement_id: int) -> HttpResponse:

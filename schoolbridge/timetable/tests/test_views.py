@@ -4,6 +4,7 @@ and guardians see only the published version of classes within their reach; prin
 from __future__ import annotations
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
 
 from schoolbridge.testing.auth import login_verified
@@ -186,3 +187,29 @@ def test_add_from_teaching_assignments_page(world):
     assert r.status_code == 302
     assert LessonRequirement.objects.filter(version=version).count() == 4
     assert "4 classes and subjects added" in admin.get(f"/timetable/v/{version.pk}/").content.decode()
+
+
+def test_pdf_of_every_class_and_teacher(world):
+    tt = build(world)
+    tt.place("g7c1_maths", 0, 1, 1)
+    admin = client_for(world, "a_admin")
+    for query in ("", "?by=teacher"):
+        r = admin.get(f"/timetable/v/{tt.version.pk}/print.pdf{query}")
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    # Three classes, three pages; teachers: those with lessons in the version.
+    from weasyprint import HTML
+
+    from schoolbridge.timetable import views
+
+    pages = views.print_pages(tt.version)
+    assert [p["title"] for p in pages] == ["七年级1班", "七年级2班", "八年级1班"]
+    assert {p["title"] for p in views.print_pages(tt.version, "teacher")} == {
+        "王老师",
+        "李老师",
+        "周老师家长",
+    }
+    html = render_to_string(
+        "timetable/print.html", {"version": tt.version, "pages": pages, "printed_on": tt.version.created_at}
+    )
+    assert len(HTML(string=html).render().pages) == 3
+    assert client_for(world, "a_teacher").get(f"/timetable/v/{tt.version.pk}/print.pdf").status_code == 404
