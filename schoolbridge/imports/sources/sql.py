@@ -1,7 +1,8 @@
 """A SQL database through SQLAlchemy: a URL and one read-only query.
 
 Only SELECT (or WITH … SELECT) statements are accepted; the query runs in a transaction that is always
-rolled back, with a row limit. The URL is the administrator's responsibility: the server connects to
+rolled back, with a row limit; PostgreSQL runs it read-only with a statement timeout, SQLite with
+query_only. The URL is the administrator's responsibility: the server connects to
 whatever host the URL names (see docs/imports.md on what to allow).
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from . import Row, SourceError, Table, clean_headers
 
 MAX_ROWS = 50_000
+TIMEOUT_S = 60
 _READ_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _WRITES = re.compile(
     r"\b(insert|update|delete|drop|alter|create|truncate|grant|revoke|copy|attach|pragma|call|exec|merge)\b",
@@ -50,6 +52,12 @@ def read_sql(url: str, query: str, max_rows: int = MAX_ROWS) -> Table:
         with engine.connect() as conn:
             trans = conn.begin()
             try:
+                if conn.dialect.name == "postgresql":
+                    # The server itself refuses writes, and a runaway query ends after a minute.
+                    conn.execute(text("SET TRANSACTION READ ONLY"))
+                    conn.execute(text(f"SET LOCAL statement_timeout = {int(TIMEOUT_S * 1000)}"))
+                elif conn.dialect.name == "sqlite":
+                    conn.exec_driver_sql("PRAGMA query_only = ON")
                 result = conn.execute(text(query))
                 headers = clean_headers(list(result.keys()), "query columns")
                 table = Table(headers=headers)

@@ -176,6 +176,13 @@ def test_postgresql():
         ]
         with pytest.raises(SourceError):
             read_sql("postgresql+psycopg://postgres@127.0.0.1:5432/test", f"SELECT * FROM {schema}.missing")
+        # A SELECT can still write (a sequence, a function with side effects): the server refuses it.
+        con.execute(f"CREATE SEQUENCE {schema}.seq")
+        with pytest.raises(SourceError) as exc:
+            read_sql(
+                "postgresql+psycopg://postgres@127.0.0.1:5432/test", f"SELECT nextval('{schema}.seq') AS n"
+            )
+        assert "read-only" in exc.value.message
     finally:
         con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         con.close()
