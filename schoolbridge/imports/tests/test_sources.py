@@ -178,11 +178,11 @@ def test_postgresql():
             read_sql("postgresql+psycopg://postgres@127.0.0.1:5432/test", f"SELECT * FROM {schema}.missing")
         # A SELECT can still write (a sequence, a function with side effects): the server refuses it.
         con.execute(f"CREATE SEQUENCE {schema}.seq")
-        with pytest.raises(SourceError) as exc:
+        with pytest.raises(SourceError) as refused:
             read_sql(
                 "postgresql+psycopg://postgres@127.0.0.1:5432/test", f"SELECT nextval('{schema}.seq') AS n"
             )
-        assert "read-only" in exc.value.message
+        assert "read-only" in refused.value.message
     finally:
         con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         con.close()
