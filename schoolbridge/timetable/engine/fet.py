@@ -83,9 +83,14 @@ def _read_root(source: Source, *, what: str) -> etree._Element:
 
 
 def _text(el: etree._Element | None) -> str:
+    """An element's text as written: FET names may have significant spaces (a subject named "   " exists);
+    text that is only layout (a newline and indentation) counts as empty."""
     if el is None or el.text is None:
         return ""
-    return el.text.strip()
+    text = el.text
+    if not text.strip() and ("\n" in text or "\t" in text):
+        return ""
+    return text
 
 
 def _child(el: etree._Element, *names: str) -> str | None:
@@ -675,6 +680,34 @@ def _selection(key: str, tag: str) -> _F:
     return f
 
 
+def _min_simultaneous(r: _Reader, el: etree._Element) -> dict[str, Any]:
+    return {
+        **_selection("min_simultaneous", "Min_Number_of_Simultaneous_Activities")(r, el),
+        "allow_empty_slots": _bool(_child(el, "Allow_Empty_Slots"), False),
+    }
+
+
+def _ordered_tags(per: str) -> _F:
+    def f(r: _Reader, el: etree._Element) -> dict[str, Any]:
+        out: dict[str, Any] = {"min_gaps": r.int_of(el, "MinGaps", "Min_Gaps")}
+        for key, tag in (("first_tag", "First_Activity_Tag"), ("second_tag", "Second_Activity_Tag")):
+            name = r.tag(el, _child(el, tag))
+            if name is None:
+                raise r.err(el, f"missing <{tag}>")
+            out[key] = name
+        if per == "teacher":
+            out["teacher"] = r.teacher(el, _child(el, "Teacher", "Teacher_Name"))
+            if out["teacher"] is None:
+                raise r.err(el, "missing teacher")
+        elif per == "students":
+            out["students"] = r.students(el, _child(el, "Students", "Students_Name"))
+            if out["students"] is None:
+                raise r.err(el, "missing students set")
+        return out
+
+    return f
+
+
 def _buildings(per: str, key: str, tag: str) -> _F:
     def f(r: _Reader, el: etree._Element) -> dict[str, Any]:
         out: dict[str, Any] = {key: r.int_of(el, tag)}
@@ -780,6 +813,11 @@ _FIELDS: dict[str, _F] = {
     "ConstraintActivitiesMaxSimultaneousInSelectedTimeSlots": _selection(
         "max_simultaneous", "Max_Number_of_Simultaneous_Activities"
     ),
+    "ConstraintActivitiesMinSimultaneousInSelectedTimeSlots": _min_simultaneous,
+    "ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags": _ordered_tags("all"),
+    "ConstraintStudentsSetMinGapsBetweenOrderedPairOfActivityTags": _ordered_tags("students"),
+    "ConstraintTeacherMinGapsBetweenOrderedPairOfActivityTags": _ordered_tags("teacher"),
+    "ConstraintTeachersMinGapsBetweenOrderedPairOfActivityTags": _ordered_tags("all"),
     "ConstraintTeacherMaxBuildingChangesPerDay": _buildings(
         "teacher", "max_changes", "Max_Building_Changes_Per_Day"
     ),

@@ -836,6 +836,60 @@ class ActivitiesMaxSimultaneousInSelectedTimeSlots(Constraint):
     max_simultaneous: int = 0
 
 
+@dataclass
+class ActivitiesMinSimultaneousInSelectedTimeSlots(Constraint):
+    """In each selected slot, at least ``min_simultaneous`` of these activities take place (an empty slot is
+    allowed when ``allow_empty_slots``)."""
+
+    FET_TAG = "ConstraintActivitiesMinSimultaneousInSelectedTimeSlots"
+    activity_ids: tuple[int, ...] = ()
+    times: tuple[Time, ...] = ()
+    min_simultaneous: int = 0
+    allow_empty_slots: bool = False
+
+
+@dataclass
+class _OrderedTagsGaps(Constraint):
+    """Shared shape: on a day, after an activity tagged ``first_tag`` and before a later one tagged
+    ``second_tag``, at least ``min_gaps`` free hours (per teacher or per subgroup)."""
+
+    first_tag: str = ""
+    second_tag: str = ""
+    min_gaps: int = 0
+
+
+@dataclass
+class StudentsMinGapsBetweenOrderedPairOfActivityTags(_OrderedTagsGaps):
+    """For every subgroup: ``min_gaps`` hours from a ``first_tag`` activity to a later ``second_tag`` one."""
+
+    FET_TAG = "ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags"
+    students: str | None = None
+
+
+@dataclass
+class StudentsSetMinGapsBetweenOrderedPairOfActivityTags(_OrderedTagsGaps):
+    """For each subgroup of the set: ``min_gaps`` hours from a ``first_tag`` activity to a later ``second_tag`` one."""
+
+    FET_TAG = "ConstraintStudentsSetMinGapsBetweenOrderedPairOfActivityTags"
+    students: str | None = None
+
+
+@dataclass
+class TeacherMinGapsBetweenOrderedPairOfActivityTags(_OrderedTagsGaps):
+    """For the teacher: ``min_gaps`` hours from a ``first_tag`` activity to a later ``second_tag`` one."""
+
+    FET_TAG = "ConstraintTeacherMinGapsBetweenOrderedPairOfActivityTags"
+    teacher: str | None = None
+
+
+@dataclass
+class TeachersMinGapsBetweenOrderedPairOfActivityTags(_OrderedTagsGaps):
+    """For every teacher: ``min_gaps`` hours from a ``first_tag`` activity to a later ``second_tag`` one."""
+
+    FET_TAG = "ConstraintTeachersMinGapsBetweenOrderedPairOfActivityTags"
+    teacher: str | None = None
+
+
 # --- space ---------------------------------------------------------------------------------------
 
 

@@ -944,6 +944,45 @@ def _max_simultaneous(ctx: _Ctx, c: m.ActivitiesMaxSimultaneousInSelectedTimeSlo
             )
 
 
+def _min_simultaneous(ctx: _Ctx, c: m.ActivitiesMinSimultaneousInSelectedTimeSlots) -> Found:
+    count: dict[tuple[int, int], int] = defaultdict(int)
+    for aid in ctx.ids(c.activity_ids):
+        for t in ctx.hours_of(aid):
+            count[t] += 1
+    for t in c.times:
+        n = count[t]
+        if n < c.min_simultaneous and not (n == 0 and c.allow_empty_slots):
+            yield (
+                c.min_simultaneous - n,
+                f"{n} of the activities at {ctx.when(*t)} (min {c.min_simultaneous})",
+            )
+
+
+def _ordered_tags_gaps(ctx: _Ctx, c: m._OrderedTagsGaps) -> Found:
+    for who, _rows, aids in _who(ctx, c):
+        by_day: dict[int, list[int]] = defaultdict(list)
+        for aid in aids:
+            by_day[ctx.placed[aid].day].append(aid)
+        for d, day_aids in sorted(by_day.items()):
+            firsts = [a for a in day_aids if c.first_tag in ctx.active[a].tags]
+            seconds = [b for b in day_aids if c.second_tag in ctx.active[b].tags]
+            for a in firsts:
+                end = ctx.placed[a].hour + ctx.active[a].duration
+                for b in seconds:
+                    if b == a or ctx.placed[b].hour < end:
+                        continue
+                    gap = ctx.placed[b].hour - end
+                    if gap < c.min_gaps:
+                        yield (
+                            1,
+                            (
+                                f"{who}: {ctx.act(b)} follows {ctx.act(a)} on {ctx.when(d)} after {gap} free hours "
+                                f"(min {c.min_gaps})"
+                            ),
+                            (a, b),
+                        )
+
+
 def _building_changes_day(ctx: _Ctx, c: Any) -> Found:
     for who, _rows, aids in _who(ctx, c):
         for d in range(ctx.nd):
@@ -1065,6 +1104,11 @@ CHECKERS: dict[type[Constraint], _Checker] = {
     m.TwoActivitiesOrderedIfSameDay: _two_ordered_if_same_day,
     m.ActivitiesOccupyMaxTimeSlotsFromSelection: _occupy_max_slots,
     m.ActivitiesMaxSimultaneousInSelectedTimeSlots: _max_simultaneous,
+    m.ActivitiesMinSimultaneousInSelectedTimeSlots: _min_simultaneous,
+    m.StudentsMinGapsBetweenOrderedPairOfActivityTags: _ordered_tags_gaps,
+    m.StudentsSetMinGapsBetweenOrderedPairOfActivityTags: _ordered_tags_gaps,
+    m.TeacherMinGapsBetweenOrderedPairOfActivityTags: _ordered_tags_gaps,
+    m.TeachersMinGapsBetweenOrderedPairOfActivityTags: _ordered_tags_gaps,
     m.TeacherMaxBuildingChangesPerDay: _building_changes_day,
     m.TeachersMaxBuildingChangesPerDay: _building_changes_day,
     m.StudentsMaxBuildingChangesPerDay: _building_changes_day,

@@ -179,8 +179,8 @@ def test_import_report_lists_unsupported_types_with_counts() -> None:
         "<Max_Days_Per_Week>3</Max_Days_Per_Week><Active>true</Active></ConstraintTeacherMaxRealDaysPerWeek>"
     )
     resting = (
-        "<ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags><Weight_Percentage>90</Weight_Percentage><Minimum_Resting_Hours>2"
-        "</Minimum_Resting_Hours><Circular>true</Circular><Active>false</Active></ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags>"
+        "<ConstraintStudentsMaxAfternoonsPerWeek><Weight_Percentage>90</Weight_Percentage><Minimum_Resting_Hours>2"
+        "</Minimum_Resting_Hours><Circular>true</Circular><Active>false</Active></ConstraintStudentsMaxAfternoonsPerWeek>"
     )
     building = (
         "<ConstraintActivitiesOccupyMinDifferentRooms><Weight_Percentage>100</Weight_Percentage>"
@@ -188,12 +188,12 @@ def test_import_report_lists_unsupported_types_with_counts() -> None:
     )
     inst = parse_fet(mini(time=span + span + resting, space=building))
     assert inst.unsupported_counts() == {
-        "ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags": 1,
+        "ConstraintStudentsMaxAfternoonsPerWeek": 1,
         "ConstraintTeacherMaxRealDaysPerWeek": 2,
         "ConstraintActivitiesOccupyMinDifferentRooms": 1,
     }
     kinds = {(u.tag, u.kind, u.weight_percentage, u.active) for u in inst.unsupported}
-    assert ("ConstraintStudentsMinGapsBetweenOrderedPairOfActivityTags", "time", 90.0, False) in kinds
+    assert ("ConstraintStudentsMaxAfternoonsPerWeek", "time", 90.0, False) in kinds
     assert ("ConstraintActivitiesOccupyMinDifferentRooms", "space", 100.0, True) in kinds
     assert all(u.line > 0 for u in inst.unsupported)
     report = inst.import_report()
@@ -207,3 +207,16 @@ def test_import_report_lists_unsupported_types_with_counts() -> None:
     rep = score(inst, {1: Placement(0, 0, None)})
     assert rep.unsupported == inst.unsupported_counts()
     assert "Not scored (unsupported constraint types):" in rep.to_text()
+
+
+def test_names_keep_their_spaces() -> None:
+    """FET names are taken as written (a real school file has a subject named three spaces)."""
+    doc = (
+        mini()
+        .replace(b"<Name>Math</Name>", b"<Name>   </Name>")
+        .replace(b"<Subject>Math</Subject>", b"<Subject>   </Subject>")
+    )
+    inst = parse_fet(doc)
+    assert inst.subjects == ["   "] and inst.activities[1].subject == "   "
+    with pytest.raises(FetError, match="unknown subject 'Math'"):
+        parse_fet(mini().replace(b"<Name>Math</Name>", b"<Name>   </Name>"))

@@ -329,3 +329,26 @@ def test_building_changes() -> None:
     assert rep.soft_total == pytest.approx(0.6)  # N→S with no free hour, for C1 and C2
     # a room without a building does not count as a change
     assert score(inst, {1: P(0, 0, "R"), 2: P(0, 1, "X"), 3: P(0, 3, "R")}).is_feasible
+
+
+def test_min_simultaneous_and_ordered_tag_gaps() -> None:
+    sim = m.ActivitiesMinSimultaneousInSelectedTimeSlots(
+        activity_ids=(1, 2, 3), times=((0, 0), (1, 3)), min_simultaneous=1, allow_empty_slots=False
+    )
+    order = m.StudentsMinGapsBetweenOrderedPairOfActivityTags(
+        weight_percentage=50, first_tag="lab", second_tag="lab", min_gaps=1
+    )
+    inst = tiny(sim, order, acts=3)
+    _tagged(inst, 1, 2)
+    rep = score(inst, {1: P(0, 0), 2: P(0, 1), 3: P(1, 0)})
+    assert rep.hard_by_type() == {"ActivitiesMinSimultaneousInSelectedTimeSlots": 1}  # Tue 4 empty
+    assert rep.soft_total == pytest.approx(1.0)  # 2 right after 1, for C1 and C2
+    assert score(inst, {1: P(0, 0), 2: P(0, 2), 3: P(1, 3)}).to_dict()["hard_total"] == 0
+    empty_ok = tiny(
+        m.ActivitiesMinSimultaneousInSelectedTimeSlots(
+            activity_ids=(1,), times=((1, 3),), min_simultaneous=2, allow_empty_slots=True
+        ),
+        acts=1,
+    )
+    assert score(empty_ok, {1: P(0, 0)}).is_feasible
+    assert not score(empty_ok, {1: P(1, 3)}).is_feasible
