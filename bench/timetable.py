@@ -97,7 +97,15 @@ def run_ours(fet: Path, budget: float, seed: int, workers: int, out: Path) -> di
         "--json",
     ]
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=budget + 120)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=budget + 120)
+    except subprocess.TimeoutExpired:
+        return {
+            "complete": False,
+            "error": "did not stop within budget + 120 s",
+            "seed": seed,
+            "workers": workers,
+        }
     wall = time.monotonic() - t0
     try:
         summary = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -546,7 +546,7 @@ class _Model:
                     >= sum(c.acts[i].duration for i in acts)
                 )
             if lim.what == "min_days":
-                self._cap(-sum(used), -lim.value, hard, units)
+                self._cap(-sum(used), -lim.value, hard, units, relax=self.optional)
             else:
                 self._cap(sum(used), lim.value, hard, units)
         elif lim.what == "max_hours_daily":
@@ -562,15 +562,9 @@ class _Model:
         elif lim.what == "min_hours_daily":
             for d in range(D):
                 total = sum(self.busy_lits(acts, range(d * H, d * H + H)))
-                if lim.extra:  # empty days allowed
-                    ne = self._nonempty(acts, d)
-                    m.add(total >= lim.value * ne)
-                elif hard:
-                    m.add(total >= lim.value)
-                else:
-                    v = m.new_bool_var("")
-                    m.add(total + lim.value * v >= lim.value)
-                    self.penalties.append((units, v))
+                # empty days allowed (extra): the minimum holds on days with lessons
+                need = lim.value * self._nonempty(acts, d) if lim.extra else lim.value
+                self._cap(need - total, 0, hard, units, relax=self.optional)
         elif lim.what in ("max_gaps_week", "max_gaps_day", "early"):
             self._gaps(acts, off, lim, hard, units)
 
@@ -713,6 +707,9 @@ class SolveParams:
     seed: int = 1
     workers: int = 1
     first_only: bool = False  # stop at the first complete timetable
+    # seconds for the first, all-placed attempt before lessons may stay unplaced (None: 40 % of the
+    # budget, 10 % for large schools, at least 10 s; 0: start with the repair search right away)
+    first_limit: float | None = None
     log: bool = False  # CP-SAT's own search log on stderr
 
 
@@ -783,7 +780,11 @@ class TimetableSolver:
             # one thread: the LP-free search with little linearisation is far quicker on timetables
             p.subsolvers.append("no_lp")
             p.linearization_level = 0
-        if len(self.c.acts) > LARGE:
+        if not first:
+            # neighbourhood solves: most lessons are fixed by assumptions, which presolve cannot use; the
+            # full presolve would cost more than the search itself
+            p.cp_model_presolve = False
+        elif len(self.c.acts) > LARGE:
             # large schools: CP-SAT's full presolve alone takes tens of seconds; a light one is enough
             p.max_presolve_iterations = 1
             p.symmetry_level = 0
@@ -810,13 +811,15 @@ class TimetableSolver:
         problems = precheck(c)
         if problems:
             return self._result("precheck", problems)
-        model = _Model(c)
         self._report("first", None)
         # 1. any timetable (gap limits relaxed); if that takes too long, every activity may stay unplaced at
         #    a price and the search below places them
-        first_cap = min(self._left(), max(10.0, 0.2 * self.params.time_limit))
-        solver = self._new_solver(first_cap, self.params.seed, first=True)
-        status = self._run(model, solver, _StopFirst())
+        first_cap = self.params.first_limit
+        if first_cap is None:  # large schools go to the repair search sooner
+            first_cap = max(10.0, (0.1 if len(c.acts) > LARGE else 0.4) * self.params.time_limit)
+        model = _Model(c)
+        solver = self._new_solver(min(self._left(), first_cap), self.params.seed, first=True)
+        status = self._run(model, solver, _StopFirst()) if first_cap > 0 else cp_model.UNKNOWN
         if status == cp_model.INFEASIBLE:
             return self._result("infeasible", [INFEASIBLE])
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -832,7 +835,16 @@ class TimetableSolver:
             if status == cp_model.INFEASIBLE:
                 return self._result("infeasible", [INFEASIBLE])
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                return self._result("unknown")
+                # not even that in time: the neighbourhood search places the lessons from scratch
+                n = len(c.acts)
+                model.m.clear_hints()
+                self.solutions = 0
+                self._violated = []
+                slack_expr = sum([*model.slacks, *model.unplaced])
+                pen_expr = model.objective()
+                model.m.minimize(BIG * slack_expr + pen_expr)
+                status_name = self._lns(model, [None] * n, {}, n, 0, slack_expr, pen_expr)
+                return self._result(status_name)
         cur, rooms = self._read(model, solver)
         slack_expr = sum([*model.slacks, *model.unplaced])
         pen_expr = model.objective()
@@ -922,7 +934,7 @@ class TimetableSolver:
             elif kind < 0.85:  # everything on one day (then another)
                 d = rng.randrange(c.n_days)
                 free.update(i for i in range(n) if (slot := cur[i]) is not None and slot // H == d)
-                kind = 0.6 + rng.random() * 0.25
+                kind = rng.random()  # then another day, a teacher, or random lessons
             else:  # a random set
                 free.add(rng.randrange(n))
         # linked activities move together

@@ -82,6 +82,14 @@ def test_tiny_school_is_timetabled_without_violations() -> None:
         assert len(set(days)) == len(days)
 
 
+def test_repair_search_places_every_lesson_when_started_empty() -> None:
+    """The path large schools take: lessons may stay unplaced, the neighbourhood search places them."""
+    inst = tiny()
+    result = solve_instance(inst, SolveParams(time_limit=20, seed=3, first_limit=0))
+    assert result.complete, result
+    assert score(inst, result.assignment or {}).hard_total == 0
+
+
 def test_precheck_explains_an_overloaded_teacher_in_plain_words() -> None:
     inst = tiny(lessons_li=10)  # 10 maths lessons for 9 periods
     c = compile_instance(inst)
