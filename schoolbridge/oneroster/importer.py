@@ -29,7 +29,7 @@ import sys
 import time
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -149,17 +149,23 @@ class Importer:
         self.gender: dict[int, str] = {}  # Guardian pk → gender
         self.homeroom_of: dict[int, int] = {}  # Student pk → open homeroom Class pk
         self.changed_users: set[str] = set()
+        self.present: dict[str, bool] = {}  # kind → had sourcedIds in the district when the import began
         self.categories: dict[str, str] = {}
         self.line_items: dict[str, tuple[int, int]] = {}  # sid → (AssessmentSubject, Class)
 
     # ------------------------------------------------------------------ reading
 
-    def rows(self, file: str) -> Iterator[tuple[int, Row, list[str]]]:
-        """Clean, active rows of a bulk file: (line, row as dict, raw values)."""
+    def rows(
+        self, file: str, keep: Callable[[list[str]], bool] | None = None
+    ) -> Iterator[tuple[int, Row, list[str]]]:
+        """Clean, active rows of a bulk file: (line, row as dict, raw values). `keep` picks rows by their
+        raw values before they are checked (a pass that handles some rows leaves the others unchecked)."""
         if file not in self.files:
             return
         header = spec.HEADERS[file]
         for line, values in spec.iter_rows(self.archive, file, self.errors):
+            if keep is not None and not keep(values):
+                continue
             row = dict(zip(header, values, strict=True))
             if not spec.check_row(file, line, row, self.errors):
                 continue
@@ -173,6 +179,10 @@ class Importer:
     def existing(self, kind: str, sids: list[str]) -> dict[str, tuple[str, str]]:
         """sid → (key, row_hash) of the sids already stored for this kind (one query)."""
         out: dict[str, tuple[str, str]] = {}
+        if kind not in self.present:  # a first import into the district: nothing to look up, ever
+            self.present[kind] = SourcedId.objects.filter(district=self.district, kind=kind).exists()
+        if not self.present[kind]:
+            return out
         table = SourcedId._meta.db_table
         for i in range(0, len(sids), 2000):
             part = sids[i : i + 2000]
@@ -645,6 +655,7 @@ class Importer:
         seen_numbers: dict[str, int] = {}
         for chunk in _chunks(self.rows("users"), self.batch):
             self._users_batch(chunk, roles, demographics, seen_numbers)
+        self.errors.raise_if_any()  # a failed batch wrote no people: every role would look dangling
         for sid, entries in roles.items():
             if sid not in self.people:
                 for r in entries:
@@ -668,6 +679,9 @@ class Importer:
         )
         for line, row, values in chunk:
             sid = row["sourcedId"]
+            if sid in self.people or sid in hashes:
+                self.errors.add("users", line, "sourcedId", sid, "appears twice in users.csv")
+                continue
             demo = demographics.get(sid)
             user_roles = roles.get(sid, [])
             h = fingerprint(values, [r.digest for r in user_roles], [demo[2]] if demo else None)
@@ -926,7 +940,13 @@ class Importer:
     # ------------------------------------------------------------------ enrollments
 
     def _enrollment_rows(self, homeroom: bool) -> Iterator[tuple[int, Row, list[str]]]:
-        for line, row, values in self.rows("enrollments"):
+        """The homeroom pass checks homeroom rows and rows of unknown classes; the scheduled pass the rest."""
+        at = spec.HEADERS["enrollments"].index("classSourcedId")
+        if homeroom:
+            rows = self.rows("enrollments", lambda v: v[at] in self.homerooms or v[at] not in self.sections)
+        else:
+            rows = self.rows("enrollments", lambda v: v[at] in self.sections)
+        for line, row, values in rows:
             klass = row["classSourcedId"]
             if klass in self.homerooms:
                 if homeroom:

@@ -156,3 +156,11 @@ def test_student_needs_an_identifier(world: Any) -> None:
     errors = fails(edit(export_zip(world.district), "users.csv", blank))
     assert errors[0]["column"] == "identifier"
     assert "student number" in errors[0]["message"]
+
+
+def test_duplicate_user_sourced_id(world: Any) -> None:
+    def twice(t: Table) -> None:
+        t.append(list(t[3]))
+
+    errors = fails(edit(export_zip(world.district), "users.csv", twice))
+    assert [(e["column"], e["message"]) for e in errors] == [("sourcedId", "appears twice in users.csv")]
