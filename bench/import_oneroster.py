@@ -512,6 +512,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    import schoolbridge.urls  # noqa: F401  (every view module now, as a server has at start)
     from schoolbridge.oneroster.importer import import_zip
 
     db_name = settings.DATABASES["default"]["NAME"]
