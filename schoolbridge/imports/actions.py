@@ -992,6 +992,21 @@ def save_source(
     return source
 
 
+@transaction.atomic
+def delete_source(actor: Any, source: ImportSource | int) -> None:
+    """Forget a saved source (its batches stay in the history)."""
+    found = ImportSource.objects.select_for_update().filter(pk=getattr(source, "pk", source)).first()
+    if found is None:
+        raise NotFound
+    _school(actor, found.school_id)
+    if found.kind != ImportSource.Kind.FILE and not get_scope(actor).has_role(
+        "school_admin", "district_admin"
+    ):
+        raise NotFound
+    record(actor, "imports.source.delete", found, {"name": found.name, "kind": found.kind}, None)
+    found.delete()
+
+
 def read_source(source: ImportSource) -> Table:
     """Fetch a saved SQL or API source's rows now."""
     from django.conf import settings

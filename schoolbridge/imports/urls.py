@@ -17,6 +17,7 @@ urlpatterns = [
     path("s/<int:school_id>/review/<int:pk>/", views.decide, name="decide"),
     path("s/<int:school_id>/sources/new/", views.source_new, name="source_new"),
     path("s/<int:school_id>/sources/<int:pk>/run/", views.source_run, name="source_run"),
+    path("s/<int:school_id>/sources/<int:pk>/delete/", views.source_delete, name="source_delete"),
     path("s/<int:school_id>/export/students.xlsx", views.export_students, name="export_students"),
     path("s/<int:school_id>/export/staff.xlsx", views.export_staff, name="export_staff"),
 ]

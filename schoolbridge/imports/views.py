@@ -311,6 +311,14 @@ def source_run(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
     return redirect("imports:batch", school_id=school.pk, pk=batch.pk)
 
 
+@require_POST
+@managed_school
+def source_delete(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
+    actions.delete_source(request.user, q.source(school, pk))
+    messages.success(request, _("The source was deleted; its imports stay in the history."))
+    return redirect("imports:index", school_id=school.pk)
+
+
 @managed_school
 def export_students(request: HttpRequest, school: Any) -> HttpResponse:
     header = [_("student number"), _("name"), _("gender"), _("birth date"), _("class"), _("status")]

@@ -261,3 +261,21 @@ def test_a_saved_mapping_is_used_on_the_next_upload(admin_client, world):
     )
     second = ImportBatch.objects.exclude(pk=first.pk).get()
     assert second.mapping == {"student_number": "编号", "name": "称呼", "klass": "班"}
+
+
+def test_fetch_a_sql_source_now_and_delete_it(admin_client, world, tmp_path):
+    school = world.a.school
+    db = _sis(tmp_path, [("Q1", "孙小一", "初一(1)班", "13600000001", "孙大")])
+    admin_client.post(
+        reverse("imports:source_new", args=[school.pk]),
+        {"name": "学籍系统", "kind": "sql", "target": "students", "url": db, "pagination": "none",
+         "query": "SELECT xh AS 学号, xm AS 姓名, bj AS 班级, jzdh AS 家长电话, jzxm AS 家长姓名 FROM pupils"},
+    )  # fmt: skip
+    source = ImportSource.objects.get()
+    r = admin_client.post(reverse("imports:source_run", args=[school.pk, source.pk]))
+    batch = ImportBatch.objects.get(source=source)
+    assert r["Location"] == url("batch", school, batch.pk)
+    assert batch.status == "previewed" and batch.counts["create"] == 1
+    assert not Student.objects.filter(student_number="Q1").exists()  # fetched and checked, not committed
+    admin_client.post(reverse("imports:source_delete", args=[school.pk, source.pk]))
+    assert not ImportSource.objects.exists() and ImportBatch.objects.filter(pk=batch.pk).exists()
