@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/gate_ingest.py --scale small
 	$(PY) bench/fanout.py --scale small
 	$(PY) bench/imports.py --scale small
+	$(PY) bench/import_oneroster.py --scale small
 
 clean:
 	rm -rf var/test*.sqlite3* var/broker
