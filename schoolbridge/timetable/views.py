@@ -63,6 +63,7 @@ def _grid(version: TimetableVersion, lessons: list[Lesson]) -> dict[str, Any]:
         )
     return {
         "days": [(d, DAY_LABELS[d]) for d in days],
+        "today": timezone.localdate().isoweekday(),
         "rows": rows,
         "unplaced": unplaced,
         "has_bells": bool(times),
