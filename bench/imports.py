@@ -45,8 +45,19 @@ def spreadsheet(n: int) -> bytes:
         mother = 15000000000 + i * 11
         lines.append(
             ",".join(
-                [f"B{i:06d}", f"{family}同学{i}", "男女"[i % 2], dates[i % 4].format(d=1 + i % 28), classes[i % 3],
-                 f"{family}父{i}", str(father), "父亲", f"林母{i}", str(mother), "母亲"]  # fmt: skip
+                [
+                    f"B{i:06d}",
+                    f"{family}同学{i}",
+                    "男女"[i % 2],
+                    dates[i % 4].format(d=1 + i % 28),
+                    classes[i % 3],
+                    f"{family}父{i}",
+                    str(father),
+                    "父亲",
+                    f"林母{i}",
+                    str(mother),
+                    "母亲",
+                ]  # fmt: skip
             )
         )
     return ("\r\n".join(lines) + "\r\n").encode("gbk")
@@ -57,7 +68,9 @@ def main() -> None:
     parser.add_argument("--scale", choices=SCALES, default="small")
     args = parser.parse_args()
     n = SCALES[args.scale]
-    base = Path(os.environ.get("SCHOOLBRIDGE_BENCH_DIR") or Path(tempfile.gettempdir()) / "schoolbridge-bench")
+    base = Path(
+        os.environ.get("SCHOOLBRIDGE_BENCH_DIR") or Path(tempfile.gettempdir()) / "schoolbridge-bench"
+    )
     var = base / f"imports-{args.scale}"
     if not os.environ.get("DATABASE_URL"):
         for leftover in var.glob("schoolbridge.sqlite3*"):
