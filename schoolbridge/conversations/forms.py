@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import LexiconEntry
 
@@ -69,7 +70,7 @@ class MessageForm(forms.Form):
 
 class NewThreadForm(MessageForm):
     contact = forms.ChoiceField(label=_("To"))
-    subject = forms.CharField(label=_("Subject"), max_length=120)
+    subject = forms.CharField(label=pgettext_lazy("message", "Subject"), max_length=120)
     field_order = ["contact", "subject", "text", "attachments", "voice", "urgent"]
 
     def __init__(self, *args: Any, contacts: list[Any], **kwargs: Any) -> None:

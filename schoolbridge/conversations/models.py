@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from schoolbridge.core.models import Class, District, School, Student
 
@@ -87,7 +88,7 @@ class Thread(models.Model):
     student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # The child's class when the thread began (for a class's safeguarding export).
     klass = models.ForeignKey(Class, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    subject = models.CharField(_("subject"), max_length=120)
+    subject = models.CharField(pgettext_lazy("message", "subject"), max_length=120)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(default=timezone.now, db_index=True)
