@@ -279,3 +279,27 @@ def test_fetch_a_sql_source_now_and_delete_it(admin_client, world, tmp_path):
     assert not Student.objects.filter(student_number="Q1").exists()  # fetched and checked, not committed
     admin_client.post(reverse("imports:source_delete", args=[school.pk, source.pk]))
     assert not ImportSource.objects.exists() and ImportBatch.objects.filter(pk=batch.pk).exists()
+
+
+def test_excel_upload_with_a_title_row_on_a_chosen_sheet(admin_client, world):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "封面"
+    ws = wb.create_sheet("名单")
+    ws.append(["2025学年七年级新生名单"])
+    ws.append(["学号", "姓名", "性别", "出生日期", "班级"])
+    ws.append(["X001", "赵小一", "女", 41706, "初一(1)班"])  # an Excel serial date: 2014-03-08
+    out = io.BytesIO()
+    wb.save(out)
+    f = SimpleUploadedFile("名单.xlsx", out.getvalue(), content_type="application/octet-stream")
+    school = world.a.school
+    admin_client.post(
+        url("upload", school), {"target": "students", "file": f, "sheet": "名单", "header_row": 2}
+    )
+    batch = ImportBatch.objects.get()
+    assert batch.details["sheet"] == "名单" and batch.headers == ["学号", "姓名", "性别", "出生日期", "班级"]
+    admin_client.post(url("mapping", school, batch.pk), batch.mapping)
+    admin_client.post(url("commit", school, batch.pk))
+    student = Student.objects.get(student_number="X001")
+    assert str(student.person.birth_date) == "2014-03-08" and student.current_class == world.a.g7c1
