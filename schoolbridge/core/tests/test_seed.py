@@ -252,8 +252,14 @@ def test_demo_command_seeds_once_and_prints_logins() -> None:
     from schoolbridge.core.models import District
 
     out = StringIO()
-    call_command("demo", no_serve=True, schools=2, students_per_school=50, stdout=out, stderr=StringIO())
+    call_command(
+        "demo", no_serve=True, schools=2, students_per_school=50, timetable_seconds=3, stdout=out, stderr=StringIO()
+    )
     assert District.objects.count() == 1
+    from schoolbridge.timetable.models import TimetableVersion
+
+    # The demo school with an administrator gets a published timetable.
+    assert TimetableVersion.objects.filter(status="published").exists()
     assert "demo_parent / 13800000001" in out.getvalue()
     assert "http://127.0.0.1:8000" in out.getvalue()
     from schoolbridge.notify.models import Notification

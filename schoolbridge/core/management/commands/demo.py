@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--schools", type=int, default=3)
         parser.add_argument("--students-per-school", type=int, default=300)
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--timetable-seconds", type=float, default=10.0, help="solver time per school for the demo timetables"
+        )
         parser.add_argument("--no-serve", action="store_true", help="prepare the database and stop")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -37,6 +40,8 @@ class Command(BaseCommand):
             )
             logins = result.logins
             _welcome(logins)
+            self.stderr.write("building and publishing a timetable for each school …")
+            call_command("timetable_demo", seconds=opts["timetable_seconds"], verbosity=0)
         else:
             logins = describe_logins()
         url = f"http://{opts['host']}:{opts['port']}"
