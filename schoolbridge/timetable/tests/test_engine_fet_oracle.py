@@ -276,3 +276,16 @@ def test_boundaries_agree_with_fet(tag: str, body: str, limit: int, step: int, t
         assert score(inst, sol).is_feasible is ok
         run = check_with_fet(source, sol, inst, tmp_path / str(value), time_limit=3, kill_after=8)
         assert run.successful is ok
+
+
+def test_consecutive_if_same_day_is_hard_for_fet_too(tmp_path: Path) -> None:
+    """Two lessons of a 95% min-days constraint with "consecutive if same day", on one day but apart: our only
+    hard violation, and fet-cl refuses the timetable (while it accepts broken 95% min days on their own)."""
+    stem = "germany-ss1-German_subact_constr"
+    inst = parse_fet(FET_DIR / f"{stem}.fet")
+    sol = parse_activities_xml(REF_DIR / f"{stem}.activities.xml", inst)
+    assert sol[269][:2] == (1, 3)  # Tuesday, hour "4"
+    sol[270] = Placement(1, 5, sol[270].room)  # Tuesday, hour "6": same day, one hour apart
+    assert score(inst, sol).hard_by_type() == {"MinDaysBetweenActivities(consecutive if same day)": 1}
+    run = check_with_fet(FET_DIR / f"{stem}.fet", sol, inst, tmp_path, time_limit=3, kill_after=8)
+    assert not run.successful
