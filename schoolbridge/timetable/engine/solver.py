@@ -785,9 +785,9 @@ class TimetableSolver:
             p.subsolvers.append(name)
         if p.num_workers <= 2:
             p.linearization_level = 0
-        if not first:
-            # neighbourhood solves: most lessons are fixed by assumptions, which presolve cannot use; the
-            # full presolve would cost more than the search itself
+        if not first and len(self.c.acts) > LARGE:
+            # neighbourhood solves on large schools: most lessons are fixed by assumptions, which presolve
+            # cannot use; the full presolve would cost more than the search itself
             p.cp_model_presolve = False
         elif len(self.c.acts) > LARGE:
             # large schools: CP-SAT's full presolve alone takes tens of seconds; a light one is enough
