@@ -7,11 +7,21 @@ Pure Python on OR-Tools, no Django. Two layers:
   applied), its teachers, subgroups and candidate rooms, plus the constraints that link activities or
   limit a teacher's or subgroup's day. :func:`compile_instance` builds it from the engine's model.
 * :class:`TimetableSolver` — builds one CP-SAT model (a boolean per activity and start slot, at most one
-  lesson per teacher / subgroup / room and slot, rooms with several candidates as optional intervals
-  under a no-overlap per room) and solves it in two phases: first the hard constraints only, stopping
-  at the first complete timetable; then the soft penalty (FET's weights) is minimised from that
-  timetable as a hint until the time limit. Progress goes to a callback; :meth:`TimetableSolver.cancel`
-  stops the search and keeps the best timetable found so far.
+  lesson per teacher / subgroup / room and slot, a boolean per start and room for lessons with several
+  candidate rooms, gap limits through started-by / still-to-come indicators, a day as one
+  block from the first hour when a subgroup has neither gaps nor late beginnings) and solves it:
+
+  1. a first timetable with every hard constraint except the gap limits, which get a slack; if none
+     comes within 40 % of the budget (10 % for large schools), lessons may stay unplaced at a price;
+  2. large-neighbourhood search: the lessons of a few teachers / students sets / days (first those
+     with a broken limit or an unplaced lesson) are freed, the rest fixed by assumptions, and CP-SAT
+     re-places the freed ones minimising (slack + unplaced, soft penalty). The first timetable with
+     nothing left to repair is the first complete one (``time_to_first``); the search then lowers the
+     soft penalty (FET's weights) until the time limit, :meth:`TimetableSolver.cancel`, or a proof that
+     nothing better exists.
+
+  Progress goes to a callback after every improvement; ``cancel`` keeps the best timetable so far
+  (``SolveResult.partial`` when nothing complete was found yet).
 
 Penalties are integers in units of 1/10000 of a FET conflict (weight 95 % → 9500), so that
 ``penalty / 10000`` is directly comparable with FET's "total soft conflicts".
