@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Model, Prefetch, Q, Value
 from django.db.models.functions import Concat
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,7 @@ from . import forms as f
 from . import queries as q
 
 PAGE_SIZE = 25
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def managed_school(view: View) -> View:
@@ -54,7 +54,7 @@ def managed_school(view: View) -> View:
 
     @login_required
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, school_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, school_id: int, *args: Any, **kwargs: Any) -> HttpResponseBase:
         school = get_scope(request.user).queryset("school.manage").filter(pk=school_id).first()
         if school is None:
             raise NotFound
@@ -601,7 +601,7 @@ def grant_revoke(request: HttpRequest, school: School, pk: int) -> HttpResponse:
 
 
 @managed_school
-def school_export(request: HttpRequest, school: School) -> HttpResponse:
+def school_export(request: HttpRequest, school: School) -> HttpResponseBase:
     """All of the school's data in one zip (Excel workbook + OneRoster CSV); downloading it is audited."""
     if request.method != "POST":
         return render(request, "manage/export.html", _ctx(request, school, "export"))

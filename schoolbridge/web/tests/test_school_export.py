@@ -22,7 +22,7 @@ def _download(c: Client, school_id: int) -> zipfile.ZipFile:
     r = c.post(f"/manage/s/{school_id}/export/")
     assert r.status_code == 200, r.status_code
     assert r["Content-Type"] == "application/zip" and "attachment" in r["Content-Disposition"]
-    body = b"".join(r.streaming_content)
+    body = b"".join(r.streaming_content)  # type: ignore[attr-defined]
     assert int(r["Content-Length"]) == len(body)
     return zipfile.ZipFile(io.BytesIO(body))
 
