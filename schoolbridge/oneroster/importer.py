@@ -1,8 +1,10 @@
 """Import a OneRoster 1.2 CSV bulk zip into one district.
 
 Streaming: every file is read with the csv module straight from its zip member, row by row, and
-written in batches of `BATCH` rows with bulk_create / bulk_update; only sourcedId → primary key maps
-(one small tuple per user, student or class) are kept in memory, never a whole file.
+written in batches of `BATCH` rows; only sourcedId → primary key maps (a few small entries per user,
+student or class) are kept in memory, never a whole file. Memory therefore grows with the number of
+users (roughly 1 KB each while users.csv is read: its roles wait for it), not with the number of
+enrollments or results.
 
 All or nothing: the whole import is one database transaction (the "batch"). Every problem is a
 located error (file, line, column, value); after each file, if there were errors, the transaction
