@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -268,7 +269,10 @@ def main() -> None:
         "budget_s": args.budget,
         "seeds": seeds,
         "fet": "reference runs" if use_reference else "fet-cl",
-        "median_ttf_ratio_vs_fet": round(statistics.median(ratios), 3) if ratios else None,
+        # null when the median instance was not completed by us (an infinite ratio is not JSON)
+        "median_ttf_ratio_vs_fet": (
+            round(med_ratio, 3) if ratios and math.isfinite(med_ratio := statistics.median(ratios)) else None
+        ),
         "soft_better_or_equal": sum(1 for p in per.values() if p["soft_better_or_equal"]),
         "per_instance": per,
     }
