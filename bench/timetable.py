@@ -4,14 +4,15 @@
     python bench/timetable.py [--instances vartholomio,Brazil,…] [--budget 300] [--seeds 1,2,3]
                               [--fet-reference] [--no-two-workers] [--out DIR]
 
-For each .fet file in /work/shared/data/fet/ (or those whose name contains one of `--instances`), one
-after the other, never two at once:
+For each .fet file of the FET example schools (schoolbridge/timetable/tests/fet_data/, or
+$SCHOOLBRIDGE_FET_DATA; only those whose name contains one of `--instances`, if given), one after the other,
+never two at once:
 
 * **ours, 1 worker** — `schoolbridge timetable solve FILE --time-limit BUDGET --seed S --workers 1` for every
   seed (a child process each, so that every run starts cold); the fair comparison with FET's single thread;
 * **ours, 2 workers** — the same with `--workers 2`, first seed only (skip with `--no-two-workers`);
 * **FET** — `timeout BUDGET+60 fet-cl … --timelimitseconds=BUDGET` with the command line of
-  /work/shared/data/fet/SOURCES.md (seed offset 0). FET stops at its first complete timetable, so its wall
+  fet_data/SOURCES.md (seed offset 0). FET stops at its first complete timetable, so its wall
   time is its time to first complete. With `--fet-reference` (or when `fet-cl` is absent) FET is not run:
   the stored reference runs of SOURCES.md are used instead (`fet-reference-runs/*_activities.xml` and
   the wall times of the table there, budget 300 s, 240 s for CONCORDIA).
@@ -48,7 +49,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATA = Path(os.environ.get("SCHOOLBRIDGE_FET_DATA", "/work/shared/data/fet"))
+DATA = Path(
+    os.environ.get("SCHOOLBRIDGE_FET_DATA")
+    or Path(__file__).resolve().parents[1] / "schoolbridge/timetable/tests/fet_data"
+)
 
 # SOURCES.md: FET 6.8.5 fet-cl, seed offset 0, on the 2-core dev machine (wall seconds; None = not complete)
 REFERENCE = {

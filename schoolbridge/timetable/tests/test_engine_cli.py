@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 REF_DIR = FET_DIR / "fet-reference-runs"
 ANCONA = FET_DIR / "italy-2007-highschool-Ancona.fet"
 ANCONA_SOL = REF_DIR / "italy-2007-highschool-Ancona.activities.xml"

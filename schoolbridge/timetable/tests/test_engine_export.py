@@ -15,7 +15,8 @@ from schoolbridge.timetable.engine.fet_export import locked_fet_bytes, write_act
 from schoolbridge.timetable.engine.model import Placement
 from schoolbridge.timetable.engine.score import score
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 REF_DIR = FET_DIR / "fet-reference-runs"
 pytestmark = pytest.mark.skipif(not REF_DIR.is_dir(), reason="FET reference runs not present")
 

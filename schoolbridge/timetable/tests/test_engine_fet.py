@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from schoolbridge.timetable.engine.fet import FetError, parse_activities_xml, parse_fet
@@ -14,7 +12,8 @@ from schoolbridge.timetable.engine.model import (
     TeacherNotAvailableTimes,
 )
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 REF_DIR = FET_DIR / "fet-reference-runs"
 SIX = [
     ("greece-vartholomio-2008-2009", 226, 20, 5, 7),

@@ -19,7 +19,8 @@ from schoolbridge.timetable.engine.fet_run import FET_HARD_ONLY, check_with_fet,
 from schoolbridge.timetable.engine.model import Placement
 from schoolbridge.timetable.engine.score import score
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 REF_DIR = FET_DIR / "fet-reference-runs"
 pytestmark = [
     pytest.mark.skipif(not REF_DIR.is_dir(), reason="FET reference runs not present"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,8 @@ from schoolbridge.timetable.engine.fet import parse_activities_xml, parse_fet
 from schoolbridge.timetable.engine.model import Activity, Instance, Placement, StudentsSet, Teacher
 from schoolbridge.timetable.engine.score import CHECKERS, score
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 REF_DIR = FET_DIR / "fet-reference-runs"
 REFERENCE_RUNS = [
     "greece-vartholomio-2008-2009",

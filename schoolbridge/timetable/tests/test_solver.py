@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,8 @@ from schoolbridge.timetable.engine.solver import (
     solve_instance,
 )
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 REF_DIR = FET_DIR / "fet-reference-runs"
 VARTHOLOMIO = FET_DIR / "greece-vartholomio-2008-2009.fet"
 needs_fet = pytest.mark.skipif(not REF_DIR.is_dir(), reason="FET example files not present")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-FET_DIR = Path("/work/shared/data/fet")
+from .fetdata import FET_DIR
+
 VARTHOLOMIO = FET_DIR / "greece-vartholomio-2008-2009.fet"
 
 TINY_FET = """<?xml version="1.0" encoding="UTF-8"?>
