@@ -653,41 +653,6 @@ def _teacher_gaps_day(ctx: _Ctx, c: m.TeacherMaxGapsPerDay | m.TeachersMaxGapsPe
                 yield n - c.max_gaps, f"teacher {t} has {n} gaps on {ctx.when(d)} (max {c.max_gaps})"
 
 
-def _teacher_max_hours(ctx: _Ctx, c: m.TeacherMaxHoursDaily | m.TeachersMaxHoursDaily) -> Found:
-    for t in ctx.teachers(c.teacher):
-        for d, row in enumerate(ctx.teacher_busy[t]):
-            n = ctx.day_hours(row)
-            if n > c.max_hours:
-                yield 1, f"teacher {t} teaches {n} hours on {ctx.when(d)} (max {c.max_hours})"
-
-
-def _teacher_min_hours(ctx: _Ctx, c: m.TeacherMinHoursDaily | m.TeachersMinHoursDaily) -> Found:
-    for t in ctx.teachers(c.teacher):
-        for d, row in enumerate(ctx.teacher_busy[t]):
-            n = ctx.day_hours(row)
-            if (n > 0 or not c.allow_empty_days) and n < c.min_hours:
-                yield 1, f"teacher {t} teaches {n} hours on {ctx.when(d)} (min {c.min_hours})"
-
-
-def _teacher_continuous(
-    ctx: _Ctx, c: m.TeacherMaxHoursContinuously | m.TeachersMaxHoursContinuously
-) -> Found:
-    for t in ctx.teachers(c.teacher):
-        for d, row in enumerate(ctx.teacher_busy[t]):
-            for run in ctx.runs(row):
-                if run > c.max_hours:
-                    yield 1, f"teacher {t} teaches {run} hours in a row on {ctx.when(d)} (max {c.max_hours})"
-
-
-def _teacher_interval(
-    ctx: _Ctx, c: m.TeacherIntervalMaxDaysPerWeek | m.TeachersIntervalMaxDaysPerWeek
-) -> Found:
-    for t in ctx.teachers(c.teacher):
-        n = sum(1 for row in ctx.teacher_busy[t] if any(row[c.start_hour : c.end_hour]))
-        if n > c.max_days:
-            yield n - c.max_days, f"teacher {t} works in the interval on {n} days (max {c.max_days})"
-
-
 # students ---------------------------------------------------------------------------------------------
 
 
@@ -731,41 +696,6 @@ def _students_early(
                     f"(max {c.max_beginnings} at the second hour)"
                 ),
             )
-
-
-def _students_max_hours(ctx: _Ctx, c: m.StudentsMaxHoursDaily | m.StudentsSetMaxHoursDaily) -> Found:
-    for s in ctx.subgroups(c.students):
-        for d, row in enumerate(ctx.sub_busy[s]):
-            n = ctx.day_hours(row)
-            if n > c.max_hours:
-                yield 1, f"students {s} have {n} hours on {ctx.when(d)} (max {c.max_hours})"
-
-
-def _students_min_hours(ctx: _Ctx, c: m.StudentsMinHoursDaily | m.StudentsSetMinHoursDaily) -> Found:
-    for s in ctx.subgroups(c.students):
-        for d, row in enumerate(ctx.sub_busy[s]):
-            n = ctx.day_hours(row)
-            if (n > 0 or not c.allow_empty_days) and n < c.min_hours:
-                yield 1, f"students {s} have {n} hours on {ctx.when(d)} (min {c.min_hours})"
-
-
-def _students_continuous(
-    ctx: _Ctx, c: m.StudentsMaxHoursContinuously | m.StudentsSetMaxHoursContinuously
-) -> Found:
-    for s in ctx.subgroups(c.students):
-        for d, row in enumerate(ctx.sub_busy[s]):
-            for run in ctx.runs(row):
-                if run > c.max_hours:
-                    yield 1, f"students {s} have {run} hours in a row on {ctx.when(d)} (max {c.max_hours})"
-
-
-def _students_interval(
-    ctx: _Ctx, c: m.StudentsIntervalMaxDaysPerWeek | m.StudentsSetIntervalMaxDaysPerWeek
-) -> Found:
-    for s in ctx.subgroups(c.students):
-        n = sum(1 for row in ctx.sub_busy[s] if any(row[c.start_hour : c.end_hour]))
-        if n > c.max_days:
-            yield n - c.max_days, f"students {s} have lessons in the interval on {n} days (max {c.max_days})"
 
 
 # space -----------------------------------------------------------------------------------------------
@@ -1012,6 +942,52 @@ def _building_gaps(ctx: _Ctx, c: Any) -> Found:
                     )
 
 
+def _people(ctx: _Ctx, c: Any) -> Iterator[tuple[str, str, list[list[int]]]]:
+    """For a teacher(s) or students(-set) constraint: (who has hours, who has days, busy rows) per person or
+    subgroup, worded for the messages ("teacher 李 teaches" / "students 7a have")."""
+    if hasattr(c, "teacher"):
+        for t in ctx.teachers(c.teacher):
+            yield f"teacher {t} teaches", f"teacher {t} works", ctx.teacher_busy[t]
+    else:
+        for s in ctx.subgroups(c.students):
+            yield f"students {s} have", f"students {s} have lessons", ctx.sub_busy[s]
+
+
+def _max_hours(ctx: _Ctx, c: Any) -> Found:
+    """Teacher(s)/Students(Set)MaxHoursDaily: one unit per day over the limit."""
+    for has, _works, busy in _people(ctx, c):
+        for d, row in enumerate(busy):
+            n = ctx.day_hours(row)
+            if n > c.max_hours:
+                yield 1, f"{has} {n} hours on {ctx.when(d)} (max {c.max_hours})"
+
+
+def _min_hours(ctx: _Ctx, c: Any) -> Found:
+    """Teacher(s)/Students(Set)MinHoursDaily: one unit per (non-empty, unless not allowed) day under it."""
+    for has, _works, busy in _people(ctx, c):
+        for d, row in enumerate(busy):
+            n = ctx.day_hours(row)
+            if (n > 0 or not c.allow_empty_days) and n < c.min_hours:
+                yield 1, f"{has} {n} hours on {ctx.when(d)} (min {c.min_hours})"
+
+
+def _continuous(ctx: _Ctx, c: Any) -> Found:
+    """Teacher(s)/Students(Set)MaxHoursContinuously: one unit per run of lessons over the limit."""
+    for has, _works, busy in _people(ctx, c):
+        for d, row in enumerate(busy):
+            for run in ctx.runs(row):
+                if run > c.max_hours:
+                    yield 1, f"{has} {run} hours in a row on {ctx.when(d)} (max {c.max_hours})"
+
+
+def _interval(ctx: _Ctx, c: Any) -> Found:
+    """Teacher(s)/Students(Set)IntervalMaxDaysPerWeek: one unit per day over the limit."""
+    for _has, works, busy in _people(ctx, c):
+        n = sum(1 for row in busy if any(row[c.start_hour : c.end_hour]))
+        if n > c.max_days:
+            yield n - c.max_days, f"{works} in the interval on {n} days (max {c.max_days})"
+
+
 _Checker = Callable[[_Ctx, Any], Found]
 
 CHECKERS: dict[type[Constraint], _Checker] = {
@@ -1049,28 +1025,28 @@ CHECKERS: dict[type[Constraint], _Checker] = {
     m.TeachersMaxGapsPerWeek: _teacher_gaps_week,
     m.TeacherMaxGapsPerDay: _teacher_gaps_day,
     m.TeachersMaxGapsPerDay: _teacher_gaps_day,
-    m.TeacherMaxHoursDaily: _teacher_max_hours,
-    m.TeachersMaxHoursDaily: _teacher_max_hours,
-    m.TeacherMinHoursDaily: _teacher_min_hours,
-    m.TeachersMinHoursDaily: _teacher_min_hours,
-    m.TeacherMaxHoursContinuously: _teacher_continuous,
-    m.TeachersMaxHoursContinuously: _teacher_continuous,
-    m.TeacherIntervalMaxDaysPerWeek: _teacher_interval,
-    m.TeachersIntervalMaxDaysPerWeek: _teacher_interval,
+    m.TeacherMaxHoursDaily: _max_hours,
+    m.TeachersMaxHoursDaily: _max_hours,
+    m.TeacherMinHoursDaily: _min_hours,
+    m.TeachersMinHoursDaily: _min_hours,
+    m.TeacherMaxHoursContinuously: _continuous,
+    m.TeachersMaxHoursContinuously: _continuous,
+    m.TeacherIntervalMaxDaysPerWeek: _interval,
+    m.TeachersIntervalMaxDaysPerWeek: _interval,
     m.StudentsMaxGapsPerWeek: _students_gaps_week,
     m.StudentsSetMaxGapsPerWeek: _students_gaps_week,
     m.StudentsMaxGapsPerDay: _students_gaps_day,
     m.StudentsSetMaxGapsPerDay: _students_gaps_day,
     m.StudentsEarlyMaxBeginningsAtSecondHour: _students_early,
     m.StudentsSetEarlyMaxBeginningsAtSecondHour: _students_early,
-    m.StudentsMaxHoursDaily: _students_max_hours,
-    m.StudentsSetMaxHoursDaily: _students_max_hours,
-    m.StudentsMinHoursDaily: _students_min_hours,
-    m.StudentsSetMinHoursDaily: _students_min_hours,
-    m.StudentsMaxHoursContinuously: _students_continuous,
-    m.StudentsSetMaxHoursContinuously: _students_continuous,
-    m.StudentsIntervalMaxDaysPerWeek: _students_interval,
-    m.StudentsSetIntervalMaxDaysPerWeek: _students_interval,
+    m.StudentsMaxHoursDaily: _max_hours,
+    m.StudentsSetMaxHoursDaily: _max_hours,
+    m.StudentsMinHoursDaily: _min_hours,
+    m.StudentsSetMinHoursDaily: _min_hours,
+    m.StudentsMaxHoursContinuously: _continuous,
+    m.StudentsSetMaxHoursContinuously: _continuous,
+    m.StudentsIntervalMaxDaysPerWeek: _interval,
+    m.StudentsSetIntervalMaxDaysPerWeek: _interval,
     m.ActivityPreferredRoom: _act_room,
     m.ActivityPreferredRooms: _act_rooms,
     m.SubjectPreferredRoom: _rooms_pref,
