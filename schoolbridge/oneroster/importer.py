@@ -959,6 +959,19 @@ class Importer:
             elif homeroom:
                 self.dangling("enrollments", line, "classSourcedId", klass, "class")
 
+    def _teacher(self, line: int, row: Row, person: int, school: int) -> int | None:
+        """The staff record of an enrollment's teacher in the class's school, or a located error (None)."""
+        staff = self.staff_of.get((person, school))
+        if staff is None:
+            self.errors.add(
+                "enrollments",
+                line,
+                "userSourcedId",
+                row["userSourcedId"],
+                "is not a teacher of this class's school in roles.csv",
+            )
+        return staff
+
     def _check_refs(self, line: int, row: Row, school: int) -> int | None:
         if row["schoolSourcedId"] not in self.schools:
             self.dangling("enrollments", line, "schoolSourcedId", row["schoolSourcedId"], "school")
@@ -986,16 +999,8 @@ class Importer:
                 if person is None:
                     continue
                 if row["role"] == "teacher":
-                    staff = self.staff_of.get((person, school))
-                    if staff is None:
-                        self.errors.add(
-                            "enrollments",
-                            line,
-                            "userSourcedId",
-                            row["userSourcedId"],
-                            "is not a teacher of this class's school in roles.csv",
-                        )
-                    elif klass in heads and heads[klass][0] != staff:
+                    staff = self._teacher(line, row, person, school)
+                    if staff is not None and klass in heads and heads[klass][0] != staff:
                         self.errors.add(
                             "enrollments",
                             line,
@@ -1003,7 +1008,7 @@ class Importer:
                             row["classSourcedId"],
                             "a homeroom class has one head teacher",
                         )
-                    else:
+                    elif staff is not None:
                         heads[klass] = (staff, row["sourcedId"])
                     continue
                 if row["role"] != "student":
@@ -1093,16 +1098,8 @@ class Importer:
                 if person is None:
                     continue
                 if row["role"] == "teacher":
-                    staff = self.staff_of.get((person, school))
-                    if staff is None:
-                        self.errors.add(
-                            "enrollments",
-                            line,
-                            "userSourcedId",
-                            row["userSourcedId"],
-                            "is not a teacher of this class's school in roles.csv",
-                        )
-                    else:
+                    staff = self._teacher(line, row, person, school)
+                    if staff is not None:
                         teachers[section].append((line, staff, row["sourcedId"]))
                     continue
                 if row["role"] != "student":

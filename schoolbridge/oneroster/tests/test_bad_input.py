@@ -164,3 +164,27 @@ def test_duplicate_user_sourced_id(world: Any) -> None:
 
     errors = fails(edit(export_zip(world.district), "users.csv", twice))
     assert [(e["column"], e["message"]) for e in errors] == [("sourcedId", "appears twice in users.csv")]
+
+
+@pytest.mark.parametrize("class_type", ["homeroom", "scheduled"])
+def test_a_teacher_enrollment_of_someone_who_is_not_staff_there_is_named(world: Any, class_type: str) -> None:
+    """Head teachers of homeroom classes and subject teachers of scheduled classes alike."""
+    data = export_zip(world.district)
+    classes = list(csv.reader(io.StringIO(read_zip_files(data)["classes.csv"].decode())))
+    kind = {row[column(classes, "sourcedId")]: row[column(classes, "classType")] for row in classes[1:]}
+    lines: list[int] = []
+
+    def student_as_teacher(t: Table) -> None:
+        role, user, klass = column(t, "role"), column(t, "userSourcedId"), column(t, "classSourcedId")
+        pupil = next(row[user] for row in t[1:] if row[role] == "student")
+        for number, row in enumerate(t[1:], start=2):
+            if row[role] == "teacher" and kind[row[klass]] == class_type:
+                row[user] = pupil
+                lines.append(number)
+
+    errors = fails(edit(data, "enrollments.csv", student_as_teacher))
+    assert lines
+    assert sorted(e["line"] for e in errors) == lines
+    for e in errors:
+        assert e["file"] == "enrollments.csv" and e["column"] == "userSourcedId"
+        assert e["message"] == "is not a teacher of this class's school in roles.csv"
