@@ -4,7 +4,8 @@ A school takes either one register a day per class or one per period (Attendance
 A register is editable by the class's teachers until its cutoff; afterwards only the head teacher or a
 school administrator may correct it, with a reason (Correction rows and the audit log keep before/after).
 Marks come from the register, from gate terminals (source "gate": an arrival writes a mark on the
-class's daily register without taking it) or from corrections.
+class's daily register without taking it), from corrections, or from the import hub (source "import": past
+attendance brought from another system, written without alerts or corrections; see actions.import_marks).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Source(models.TextChoices):
     REGISTER = "register", _("register")
     GATE = "gate", _("gate")
     CORRECTION = "correction", _("correction")
+    IMPORT = "import", _("import")  # history brought from another system through the import hub
 
 
 class Register(models.Model):
