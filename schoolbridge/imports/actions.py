@@ -52,11 +52,11 @@ def _school(actor: Any, school: School | int) -> School:
     return found
 
 
-RECORD_TARGETS = ("students", "scores")
+RECORD_TARGETS = ("students", "scores", "attendance")
 
 
 def _require_records(actor: Any, school: School, target: str) -> None:
-    """Students' records (and scores) are imported only by someone who may manage them in this school: a
+    """Students' records (and scores, attendance) are imported only by someone who may manage them in this school: a
     district administrator without a records grant manages the tree and staff, not the students (the
     preview would show them)."""
     if target not in RECORD_TARGETS:
@@ -418,9 +418,9 @@ def commit(actor: Any, batch_id: int, proceed_with_valid: bool = True) -> Import
                 ).select_related("review")
             )
             done = {"created": 0, "updated": 0, "skipped": 0, "guardians_created": 0}
-            if batch.target == "scores":
+            if batch.target in BULK_COMMITTERS:
                 rows = [r for r in rows if r.action in ("create", "update")]
-                _commit_scores(actor, rows)
+                BULK_COMMITTERS[batch.target](actor, school, rows)
                 done["created"] = sum(r.action == "create" for r in rows)
                 done["updated"] = sum(r.action == "update" for r in rows)
                 rows_done = rows
@@ -659,7 +659,7 @@ def _enter_groups(actor: Any, groups: dict[tuple[int, int], list[tuple[int, str,
             ) from None
 
 
-def _commit_scores(actor: Any, rows: list[ImportRow]) -> None:
+def _commit_scores(actor: Any, school: School, rows: list[ImportRow]) -> None:
     """Scores go in through grades.enter_scores, one call per exam subject and class."""
     items = []
     for r in rows:
@@ -670,6 +670,35 @@ def _commit_scores(actor: Any, rows: list[ImportRow]) -> None:
                                if sc.get("before") != sc["value"]],
                     "klass": r.normalized["klass"], "student_number": r.normalized["student_number"]}  # fmt: skip
     _enter_groups(actor, _score_groups(items))
+
+
+def _commit_attendance(actor: Any, school: School, rows: list[ImportRow]) -> None:
+    """Past attendance goes in through attendance.import_marks, the whole batch in one call: no absence
+    alerts, no notifications, no corrections. Each row keeps what it created or the mark's before-state."""
+    from schoolbridge.attendance.actions import ImportedMark, import_marks
+
+    marks = [
+        ImportedMark(
+            ref=r.number,
+            student_id=r.normalized["student"],
+            klass_id=r.normalized["klass"],
+            day=datetime.date.fromisoformat(r.normalized["date"]),
+            period=r.normalized["period"],
+            status=r.normalized["status"],
+            note=r.normalized.get("note") or "",
+        )
+        for r in rows
+    ]
+    try:
+        results = import_marks(actor, school, marks)
+    except InvalidInput as exc:
+        problems = exc.message_dict
+        first = min((int(k) for k in problems if k.isdigit()), default=rows[0].number if rows else 0)
+        raise _RowRefused(first, [str(msg) for msg in problems.get(str(first), exc.messages)]) from None
+    except (NotFound, Refused):
+        raise _RowRefused(rows[0].number if rows else 0, [N("You may not change this record.")]) from None
+    for r in rows:
+        r.result = results.get(r.number, {})
 
 
 def _plain(value: Any) -> Any:
@@ -707,7 +736,10 @@ def rollback(actor: Any, batch: ImportBatch | int) -> ImportBatch:
     if batch.status != S.COMMITTED:
         raise Refused(_("Only a committed batch can be rolled back."))
     results = [r.result for r in ImportRow.objects.filter(batch=batch).exclude(result={}).order_by("-number")]
-    UNDOERS[batch.target](actor, results)
+    if batch.target == "attendance":
+        _undo_attendance(actor, batch.school, results)
+    else:
+        UNDOERS[batch.target](actor, results)
     before = {"status": batch.status}
     batch.status = S.ROLLED_BACK
     batch.rolled_back_by = actor if getattr(actor, "pk", None) else None
@@ -896,6 +928,14 @@ def _undo_assignments(actor: Any, results: list[dict[str, Any]]) -> None:
     _delete_all(actor, TeachingAssignment, created)
 
 
+def _undo_attendance(actor: Any, school: School, results: list[dict[str, Any]]) -> None:
+    """Delete the marks (and registers) the batch created and put back the marks it updated, through
+    attendance.undo_imported_marks: refused when any of them has been changed since."""
+    from schoolbridge.attendance.actions import undo_imported_marks
+
+    undo_imported_marks(actor, school, results)
+
+
 def _undo_scores(actor: Any, results: list[dict[str, Any]]) -> None:
     """Put the scores back as they were (blank where there was none), through grades.enter_scores."""
     items = [
@@ -921,6 +961,11 @@ UNDOERS = {
     "classes": _undo_classes,
     "assignments": _undo_assignments,
     "scores": _undo_scores,
+}
+# Targets written in one call for the whole batch (rows: those to create or update) instead of row by row.
+BULK_COMMITTERS = {
+    "scores": _commit_scores,
+    "attendance": _commit_attendance,
 }
 
 

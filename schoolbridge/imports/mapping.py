@@ -65,6 +65,13 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("subject", "Subject (empty: one column per subject)", False, ("科目", "学科", "subject")),
         Field("score", "Score (with a subject column)", False, ("分数", "成绩", "得分", "score", "mark")),
     ),
+    "attendance": (
+        Field("student_number", "Student number", True, ("学号", "学生编号", "学生号", "student number", "student no", "student id")),
+        Field("date", "Date", True, ("日期", "考勤日期", "出勤日期", "缺勤日期", "时间", "date", "attendance date", "day")),
+        Field("period", "Period (empty: the whole day)", False, ("节次", "节", "课节", "第几节", "课次", "period", "lesson", "lesson period")),
+        Field("status", "Attendance status", True, ("状态", "考勤状态", "出勤状态", "考勤", "出勤", "出勤情况", "考勤结果", "考勤类型", "status", "attendance", "attendance status", "attendance code")),
+        Field("note", "Note or reason", False, ("备注", "原因", "说明", "事由", "缺勤原因", "请假原因", "note", "notes", "reason", "remark", "comment")),
+    ),
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ class Target(models.TextChoices):
     CLASSES = "classes", _("Classes and head teachers")
     ASSIGNMENTS = "assignments", _("Teaching assignments")
     SCORES = "scores", _("Exam scores")
+    ATTENDANCE = "attendance", _("Attendance history")
 
 
 class ImportSource(models.Model):

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_noop as N
 
-from schoolbridge.core.models import Class, Guardian, Guardianship, Staff, Student
+from schoolbridge.core.models import Class, Guardian, Guardianship, School, Staff, Student
 
 from . import mapping as m
 from . import transforms as t
@@ -270,6 +270,11 @@ def evaluate(
         if progress:
             progress(len(scored))
         return scored
+    if target == "attendance":
+        checked = evaluate_attendance(school_id, district_id, mapping, rows)
+        if progress:
+            progress(len(checked))
+        return checked
     if target not in m.PEOPLE:
         tree = evaluate_tree(target, school_id, mapping, rows)
         if progress:
@@ -680,4 +685,201 @@ def evaluate_scores(
             o.changes.update(
                 {s["subject"]: [None, s["value"]] for s in o.normalized["scores"] if s["before"] is None}
             )
+    return outcomes
+
+
+# ------------------------------------------------------------------------------------ attendance history
+
+
+class _Enrolments:
+    """The students' enrollments in one school, to find the class a student was in on a day."""
+
+    def __init__(self, school_id: int, student_ids: list[int]) -> None:
+        from schoolbridge.core.models import Enrollment
+
+        self.by_student: dict[int, list[tuple[datetime.date, datetime.date | None, int]]] = defaultdict(list)
+        self.classes: dict[int, Class] = {}
+        for i in range(0, len(student_ids), 500):
+            for e in Enrollment.objects.filter(
+                school_id=school_id, student_id__in=student_ids[i : i + 500]
+            ).select_related("klass__year"):
+                self.by_student[e.student_id].append((e.start_date, e.end_date, e.klass_id))
+                self.classes[e.klass_id] = e.klass
+        for spans in self.by_student.values():
+            spans.sort()
+
+    def class_on(self, student_id: int, day: datetime.date) -> int | None:
+        """The class of the enrollment covering day; else, when day comes before the student's first
+        enrollment in the school, that enrollment's class if its school year covers day (a school that
+        moves to SchoolBridge mid-year enrolls its students on the day it imports them, after the history
+        it then brings)."""
+        spans = self.by_student.get(student_id, [])
+        for start, end, klass_id in spans:
+            if start <= day and (end is None or day < end):
+                return klass_id
+        if spans and day < spans[0][0]:
+            year = self.classes[spans[0][2]].year
+            if year.start_date <= day <= year.end_date:
+                return spans[0][2]
+        return None
+
+
+def evaluate_attendance(
+    school_id: int, district_id: int, mapping: dict[str, str], rows: list[tuple[int, dict[str, Any]]]
+) -> dict[int, Outcome]:
+    """Past attendance: one row per student, day and (optionally) period, with a status and a note.
+
+    The student is found by number among the district's students and must have been in a class of this
+    school on the day (by enrollment; see _Enrolments.class_on). The day may not be in the future, must be a
+    school day of the school's calendar (a holiday, a weekend without a make-up day and a day outside every
+    term are errors: attendance is only kept for school days) and a period must exist in the school's mode
+    and bell schedule. An existing mark for the same student, day and period is "unchanged" when the status
+    (and a given note) are the same, otherwise an "update" showing before and after."""
+    from schoolbridge.attendance.actions import resolve_period
+    from schoolbridge.attendance.models import Mark, Mode
+    from schoolbridge.attendance.queries import settings_for
+    from schoolbridge.core.errors import InvalidInput
+    from schoolbridge.schoolcal.queries import school_days
+
+    today = timezone.localdate()
+    outcomes: dict[int, Outcome] = {}
+    parsed: dict[int, dict[str, Any]] = {}
+    for number, raw in rows:
+        o = Outcome()
+        outcomes[number] = o
+        ncol, nvalue = _get(raw, mapping, "student_number")
+        dcol, dvalue = _get(raw, mapping, "date")
+        pcol, pvalue = _get(raw, mapping, "period")
+        scol, svalue = _get(raw, mapping, "status")
+        xcol, xvalue = _get(raw, mapping, "note")
+        row: dict[str, Any] = {"student_number": t.text(nvalue), "date": None, "period": None,
+                               "status": None, "note": t.text(xvalue)}  # fmt: skip
+        if not row["student_number"]:
+            o.errors.append(err(ncol, "student_number", nvalue, N("This value is required.")))
+        try:
+            when = t.date(dvalue)
+            if when is None:
+                o.errors.append(err(dcol, "date", dvalue, N("This value is required.")))
+            elif when > today:
+                o.errors.append(err(dcol, "date", dvalue, N("%(value)s is in the future: only past attendance can be imported."),
+                                    value=when.isoformat()))  # fmt: skip
+            else:
+                row["date"] = when
+        except t.TransformError as exc:
+            o.errors.append(err(dcol, "date", dvalue, str(exc)))
+        if pcol:
+            try:
+                row["period"] = t.period(pvalue)
+            except t.TransformError as exc:
+                o.errors.append(err(pcol, "period", pvalue, str(exc)))
+                row["period_unknown"] = True
+        if not t.text(svalue):
+            o.errors.append(err(scol, "status", svalue, N("This value is required.")))
+        else:
+            try:
+                row["status"] = t.attendance_status(svalue)
+            except t.TransformError as exc:
+                o.errors.append(err(scol, "status", svalue, str(exc)))
+        if len(row["note"]) > 200:
+            o.errors.append(err(xcol, "note", xvalue, N("Keep the note under 200 characters.")))
+        parsed[number] = row
+
+    numbers = sorted({r["student_number"] for r in parsed.values()} - {""})
+    students: dict[str, Student] = {}
+    for i in range(0, len(numbers), 500):
+        for s in Student.objects.filter(district_id=district_id, student_number__in=numbers[i : i + 500]):
+            students[s.student_number] = s
+    enrolments = _Enrolments(school_id, sorted(s.pk for s in students.values()))
+    days = sorted({r["date"] for r in parsed.values() if r["date"]})
+    open_days = set(school_days(school_id, days[0], days[-1])) if days else set()
+    school = School.objects.get(pk=school_id)
+    cfg = settings_for(school)
+    period_ok: dict[tuple[datetime.date, int], bool] = {}
+    seen: dict[tuple[int, datetime.date, int | None], int] = {}
+
+    for number, row in parsed.items():
+        o = outcomes[number]
+        ncol = mapping.get("student_number", "")
+        dcol = mapping.get("date", "")
+        pcol = mapping.get("period", "")
+        student = students.get(row["student_number"]) if row["student_number"] else None
+        klass_id = None
+        if row["student_number"] and student is None:
+            o.errors.append(err(ncol, "student_number", row["student_number"], N("No student of this school has the number %(value)s."),
+                                value=row["student_number"]))  # fmt: skip
+        elif student is not None and student.pk not in enrolments.by_student:
+            o.errors.append(err(ncol, "student_number", row["student_number"], N("The student %(value)s is not enrolled in this school."),
+                                value=row["student_number"]))  # fmt: skip
+        day: datetime.date | None = row["date"]
+        if day is not None:
+            shown = day.isoformat()
+            if day not in open_days:
+                o.errors.append(err(dcol, "date", shown, N("%(value)s is not a school day in the school calendar (a holiday, a weekend or outside the terms)."),
+                                    value=shown))  # fmt: skip
+            elif student is not None and student.pk in enrolments.by_student:
+                klass_id = enrolments.class_on(student.pk, day)
+                if klass_id is None:
+                    o.errors.append(err(ncol, "student_number", row["student_number"], N("The student %(value)s was in no class of this school on %(day)s."),
+                                        value=row["student_number"], day=shown))  # fmt: skip
+            period = row["period"]
+            if period is not None and cfg.mode == Mode.DAILY:
+                o.errors.append(err(pcol, "period", period, N("This school takes one register a day: leave the period empty.")))  # fmt: skip
+            elif period is not None and day in open_days:
+                if (day, period) not in period_ok:
+                    try:
+                        resolve_period(school, cfg, day, period)
+                        period_ok[(day, period)] = True
+                    except InvalidInput:  # no such period in the bell schedule
+                        period_ok[(day, period)] = False
+                if not period_ok[(day, period)]:
+                    o.errors.append(err(pcol, "period", period, N("There is no period %(value)s on %(day)s."), value=period, day=shown))  # fmt: skip
+            if student is not None and not row.get("period_unknown"):
+                key = (student.pk, day, period)
+                if key in seen:
+                    first = seen[key]
+                    o.errors.append(err(ncol, "student_number", row["student_number"], N("The same student, day and period appear again: also in row %(other)s."),
+                                        other=first))  # fmt: skip
+                    other = outcomes[first]
+                    if not any(e.get("params", {}).get("other") == number for e in other.errors):
+                        other.errors.append(err(ncol, "student_number", row["student_number"], N("The same student, day and period appear again: also in row %(other)s."),
+                                                other=number))  # fmt: skip
+                else:
+                    seen[key] = number
+        klass = enrolments.classes.get(klass_id) if klass_id else None
+        o.normalized = {
+            "student": student.pk if student else None,
+            "student_number": row["student_number"],
+            "klass": klass_id,
+            "klass_label": klass.name if klass else "",
+            "date": day.isoformat() if day else None,
+            "period": row["period"],
+            "status": row["status"],
+            "note": row["note"],
+        }
+
+    # Existing marks of these students on these days (any class's register).
+    existing: dict[tuple[int, str, int | None], tuple[int, str, str]] = {}
+    sids = sorted({o.normalized["student"] for o in outcomes.values() if o.normalized.get("student")})
+    if days:
+        for i in range(0, len(sids), 500):
+            for pk, sid, day, period, status, note in Mark.objects.filter(
+                school_id=school_id, student_id__in=sids[i : i + 500], date__gte=days[0], date__lte=days[-1]
+            ).values_list("pk", "student_id", "date", "register__period", "status", "note"):
+                existing.setdefault((sid, day.isoformat(), period), (pk, status, note))
+    for o in outcomes.values():
+        if o.errors:
+            o.action = "error"
+            continue
+        n = o.normalized
+        found = existing.get((n["student"], n["date"], n["period"]))
+        if found is None:
+            o.action = "create"
+            continue
+        pk, status, note = found
+        o.match = {"id": pk, "by": "key", "confidence": 1.0, "reason": N("already marked")}
+        if status != n["status"]:
+            o.changes["status"] = [status, n["status"]]  # shown with the statuses' labels
+        if n["note"] and n["note"] != note:
+            o.changes["note"] = [note, n["note"]]
+        o.action = "update" if o.changes else "unchanged"
     return outcomes

@@ -302,3 +302,52 @@ class ClassResolver:
         key = class_key(s)
         found = self.by_key.get(key, []) if key else []
         return found[0] if len(found) == 1 else None
+
+
+# ------------------------------------------------------------------------------------ attendance
+
+# The words offices use for a day's (or a period's) attendance, in Chinese and English, to
+# attendance.models.Status values.
+_ATTENDANCE = {
+    "present": (
+        "出勤", "正常", "到", "已到", "出席", "在校", "到校", "实到", "√", "✓", "✔",
+        "present", "p", "attended",
+    ),
+    "absent": (
+        "缺勤", "缺席", "旷课", "旷课缺勤", "未到", "缺", "无故缺勤", "×", "✗", "✘",
+        "absent", "a", "absence", "unexcused", "unauthorised absence", "unauthorized absence", "truant",
+    ),
+    "late": ("迟到", "晚到", "late", "l", "tardy"),
+    "early_leave": ("早退", "early leave", "left early", "leave early"),
+    "sick": ("病假", "病", "病假缺勤", "sick", "s", "sick leave", "ill", "illness", "medical"),
+    "excused": (
+        "事假", "请假", "公假", "事假缺勤", "已请假",
+        "excused", "leave", "personal leave", "authorised absence", "authorized absence", "excused absence",
+    ),
+}  # fmt: skip
+_ATTENDANCE_WORDS = {w.lower(): status for status, words in _ATTENDANCE.items() for w in words}
+
+
+def attendance_status(value: Any) -> str:
+    """出勤/缺勤/迟到/早退/病假/事假 (and their usual variants), or present/absent/late/left early/sick/excused,
+    to a status of attendance.models.Status."""
+    key = text(value).lower().replace("_", " ")
+    found = _ATTENDANCE_WORDS.get(key) or _ATTENDANCE_WORDS.get(key.replace(" ", ""))
+    if found is None:
+        raise TransformError(
+            "Unknown attendance status; use 出勤, 缺勤, 迟到, 早退, 病假 or 事假 "
+            "(present, absent, late, left early, sick, excused)"
+        )
+    return found
+
+
+def period(value: Any) -> int | None:
+    """A lesson period: 3, 第3节, 第三节, 三, "3rd", "period 3"; blank → None (the day as a whole)."""
+    s = text(value).replace(" ", "").lower()
+    if not s:
+        return None
+    m = re.fullmatch(r"(?:第|period|p)?(\d+|[一二三四五六七八九十]+)(?:节|节课|st|nd|rd|th)?", s)
+    n = cn_number(m[1]) if m else None
+    if n is None or not 1 <= n <= 20:
+        raise TransformError("Not a period; write the lesson's number, e.g. 3 or 第3节")
+    return n

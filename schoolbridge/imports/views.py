@@ -168,7 +168,11 @@ def batch_page(request: HttpRequest, school: Any, pk: int) -> HttpResponse:
                 r,
                 _summary(r, batch.headers),
                 [
-                    (labels.get(k, k), _shown(v[0]), _shown(v[1]))
+                    (
+                        labels.get(k, k),
+                        _shown(_value(batch.target, k, v[0])),
+                        _shown(_value(batch.target, k, v[1])),
+                    )
                     for k, v in r.changes.items()
                     if k != "guardians_known"
                 ],
@@ -200,6 +204,15 @@ def _summary(r: Any, headers: list[str]) -> str:
             f" · {n['klass_label']}" if n.get("klass_label") else ""
         )
     return " · ".join(str(r.raw[h]) for h in headers if r.raw.get(h) not in ("", None))
+
+
+def _value(target: str, name: str, value: Any) -> Any:
+    """A stored code as the reader reads it (attendance statuses are kept as codes)."""
+    if target == "attendance" and name == "status":
+        from schoolbridge.attendance.models import Status
+
+        return Status(value).label if value in Status.values else value
+    return value
 
 
 def _shown(value: Any) -> str:
