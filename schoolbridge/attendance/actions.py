@@ -61,6 +61,15 @@ def resolve_period(school: School, cfg: AttendanceSettings, day: datetime.date, 
     raise InvalidInput({"period": [_("No such period on this day.")]})
 
 
+def day_periods(school: School | int, day: datetime.date) -> dict[int, str]:
+    """The periods a register may have on a day → their half: the bell schedule's, or 1 to 20 (half unknown)
+    when the day has none (as resolve_period allows)."""
+    schedule = calendar.periods(school, day)
+    if not schedule:
+        return dict.fromkeys(range(1, 21), "")
+    return {p.number: p.half for p in schedule}
+
+
 @action
 def take_register(
     actor: Any,
@@ -363,6 +372,7 @@ def import_marks(
         ).values_list("student_id", "klass_id")
     )
     halves: dict[tuple[datetime.date, int | None], str] = {}
+    schedules: dict[datetime.date, dict[int, str]] = {}
     seen: dict[tuple[int, datetime.date, int | None], int] = {}
     for mk in marks:
         key = str(mk.ref)
@@ -385,10 +395,12 @@ def import_marks(
             errors.add(key, _("Keep the note under 200 characters."))
         if mk.period is not None and cfg.mode == Mode.DAILY:
             errors.add(key, _("This school takes one register a day, not per period."))
-        elif mk.period is not None and mk.day in school_days and (mk.day, mk.period) not in halves:
-            try:
-                halves[(mk.day, mk.period)] = resolve_period(found, cfg, mk.day, mk.period)
-            except InvalidInput:
+        elif mk.period is not None and mk.day in school_days:
+            if mk.day not in schedules:
+                schedules[mk.day] = day_periods(found, mk.day)
+            if mk.period in schedules[mk.day]:
+                halves[(mk.day, mk.period)] = schedules[mk.day][mk.period]
+            else:
                 errors.add(
                     key, _("There is no period %(period)s on %(day)s.") % {"period": mk.period, "day": shown}
                 )

@@ -735,10 +735,9 @@ def evaluate_attendance(
     term are errors: attendance is only kept for school days) and a period must exist in the school's mode
     and bell schedule. An existing mark for the same student, day and period is "unchanged" when the status
     (and a given note) are the same, otherwise an "update" showing before and after."""
-    from schoolbridge.attendance.actions import resolve_period
+    from schoolbridge.attendance.actions import day_periods
     from schoolbridge.attendance.models import Mark, Mode
     from schoolbridge.attendance.queries import settings_for
-    from schoolbridge.core.errors import InvalidInput
     from schoolbridge.schoolcal.queries import school_days
 
     today = timezone.localdate()
@@ -794,7 +793,7 @@ def evaluate_attendance(
     open_days = set(school_days(school_id, days[0], days[-1])) if days else set()
     school = School.objects.get(pk=school_id)
     cfg = settings_for(school)
-    period_ok: dict[tuple[datetime.date, int], bool] = {}
+    schedules: dict[datetime.date, dict[int, str]] = {}
     seen: dict[tuple[int, datetime.date, int | None], int] = {}
 
     for number, row in parsed.items():
@@ -825,13 +824,9 @@ def evaluate_attendance(
             if period is not None and cfg.mode == Mode.DAILY:
                 o.errors.append(err(pcol, "period", period, N("This school takes one register a day: leave the period empty.")))  # fmt: skip
             elif period is not None and day in open_days:
-                if (day, period) not in period_ok:
-                    try:
-                        resolve_period(school, cfg, day, period)
-                        period_ok[(day, period)] = True
-                    except InvalidInput:  # no such period in the bell schedule
-                        period_ok[(day, period)] = False
-                if not period_ok[(day, period)]:
+                if day not in schedules:
+                    schedules[day] = day_periods(school, day)
+                if period not in schedules[day]:
                     o.errors.append(err(pcol, "period", period, N("There is no period %(value)s on %(day)s."), value=period, day=shown))  # fmt: skip
             if student is not None and not row.get("period_unknown"):
                 key = (student.pk, day, period)
