@@ -512,10 +512,11 @@ def import_marks(
     for mk, m in new:
         results[mk.ref] = {"mark": m.pk, "register": m.register_id, "created": True,
                            "register_created": m.register_id in created_registers,
-                           "written": [m.status, m.note], "before": None}  # fmt: skip
+                           "written": [m.status, m.note], "at": _stamp(m), "before": None}  # fmt: skip
     for mk, m, before in changed:
         results[mk.ref] = {"mark": m.pk, "register": m.register_id, "created": False,
-                           "register_created": False, "written": [m.status, m.note], "before": before}  # fmt: skip
+                           "register_created": False, "written": [m.status, m.note], "at": _stamp(m),
+                           "before": before}  # fmt: skip
 
     # One audit row per register touched, inserted together.
     per_register: dict[int, dict[str, Any]] = defaultdict(lambda: {"before": {}, "after": {}})
@@ -526,6 +527,11 @@ def import_marks(
         per_register[m.register_id]["after"][str(m.student_id)] = [m.status, m.note]
     _audit_registers(actor, found, "attendance.marks.import", per_register, created_registers)
     return results
+
+
+def _stamp(mark: Mark) -> str:
+    """When a mark was last written, to tell later writes (a gate arrival, a register) from the import's."""
+    return mark.updated_at.astimezone(datetime.UTC).isoformat() if mark.updated_at else ""
 
 
 def _audit_registers(
@@ -576,10 +582,13 @@ def undo_imported_marks(actor: Any, school: School | int, results: Sequence[Mapp
     later: list[Mark] = []
     for r in results:
         m = found_marks.get(r["mark"])
-        if m is not None and (m.status, m.note, m.source) != (
-            r["written"][0],
-            r["written"][1],
-            Source.IMPORT,
+        if m is None:
+            continue
+        written = (r["written"][0], r["written"][1], Source.IMPORT)
+        if (
+            (m.status, m.note, m.source) != written
+            or (r.get("at") and _stamp(m) != r["at"])
+            or (r.get("created") and m.arrived_at is not None)  # a gate arrival since
         ):
             later.append(m)
     created_regs = sorted({r["register"] for r in results if r.get("register_created")})

@@ -116,3 +116,19 @@ def test_undo_restores_and_refuses_after_later_changes(world):
     with pytest.raises(Refused):
         undo_imported_marks(admin, world.a.school, list(done.values()))
     assert Mark.objects.get(student=s3, date=day).status == "absent"
+
+
+def test_undo_refused_after_a_gate_arrival_on_an_imported_mark(world):
+    from schoolbridge.attendance import gate
+
+    admin = world.user("a_admin")
+    s1 = world.a.students["g7c1"][0]
+    day = past_weekday(2)
+    done = import_marks(admin, world.a.school, [ImportedMark(1, s1.pk, world.a.g7c1.pk, day, None, "absent")])
+    device, _raw = gate.create_device(admin, world.a.school, "东门")
+    arrival = timezone.make_aware(datetime.datetime.combine(day, datetime.time(7, 30)))
+    gate.ingest(device, [gate.IncomingEvent(event_id="e1", time=arrival, direction="in", student_id=s1.pk)])
+    assert Mark.objects.get(student=s1, date=day).arrived_at is not None
+    with pytest.raises(Refused):
+        undo_imported_marks(admin, world.a.school, list(done.values()))
+    assert Mark.objects.filter(student=s1, date=day).exists()
