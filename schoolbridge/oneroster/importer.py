@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import sys
 import time
 import zipfile
 from collections import defaultdict
@@ -35,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -71,19 +70,19 @@ PERSON_COLUMNS = ["family_name", "given_name", "email", "phone", "gender", "birt
 Row = dict[str, str]
 
 
-class RoleRow(NamedTuple):
-    """What the import keeps of a roles.csv row until its user is read (small: one per user)."""
+def digest_int(values: list[str]) -> int:
+    """A 64-bit fingerprint of a row's raw values, as an int (compact to keep per user)."""
+    return int.from_bytes(hashlib.blake2b("\x1f".join(values).encode(), digest_size=8).digest(), "little")
 
-    line: int
-    role: str
-    org: str
-    sid: str
-    begin: str
-    end: str
-    digest: str
+
+def mix(a: int, b: int) -> int:
+    """Two fingerprints in one, order counting (a user's role rows in file order)."""
+    return (a * 0x100000001B3 ^ b) & 0xFFFFFFFFFFFFFFFF
 
 
 def fingerprint(*parts: list[str] | tuple[str, ...] | None) -> str:
+    if len(parts) == 1 and parts[0]:  # one row: one call (the same digest as below)
+        return hashlib.blake2b(("\x1f".join(parts[0]) + "\x1e").encode(), digest_size=8).hexdigest()
     h = hashlib.blake2b(digest_size=8)
     for part in parts:
         if part:
@@ -147,13 +146,14 @@ class Importer:
         self.student_of: dict[int, tuple[int, int]] = {}  # person → (Student pk, school)
         self.staff_of: dict[tuple[int, int], int] = {}  # (person, school) → Staff pk
         self.guardian_of: dict[int, int] = {}  # person → Guardian pk
-        self.guardian_role: dict[int, str] = {}  # Guardian pk → parent/guardian/relative
-        self.gender: dict[int, str] = {}  # Guardian pk → gender
+        self.relationship: dict[int, str] = {}  # guardian's person → Guardianship.relationship
         self.homeroom_of: dict[int, int] = {}  # Student pk → open homeroom Class pk
         self.changed_users: set[str] = set()
         self.present: dict[str, bool] = {}  # kind → had sourcedIds in the district when the import began
         self.categories: dict[str, str] = {}
         self.line_items: dict[str, tuple[int, int]] = {}  # sid → (AssessmentSubject, Class)
+        self.same_files: set[str] = set()  # files byte for byte those of the last import
+        self.skip_enrollments = False
 
     # ------------------------------------------------------------------ reading
 
@@ -260,21 +260,24 @@ class Importer:
             out[name] = h.hexdigest()
         return out
 
-    def unchanged_since_last_import(self, digests: dict[str, str]) -> bool:
-        """Whether this district's last import had exactly these files, byte for byte. Rows that have
-        not changed are not re-applied anyway (row fingerprints); this skips reading them at all."""
-        stored = dict(
+    def last_digests(self) -> dict[str, str]:
+        """The file digests of this district's last import (empty before the first one)."""
+        return dict(
             SourcedId.objects.filter(district=self.district, kind=m.KIND_FILE).values_list("key", "row_hash")
         )
-        return stored == digests
 
     def _run(self) -> None:
         digests = self.digests()
         self.orgs()
         self.errors.raise_if_any()
-        if self.trust_digests and self.unchanged_since_last_import(digests):
+        last = self.last_digests()
+        if self.trust_digests and last == digests:
+            # Exactly the files of the last import, byte for byte: rows that have not changed are not
+            # re-applied anyway (row fingerprints); this skips reading them at all.
             self.report.unchanged["file"] = len(digests)
             return
+        if self.trust_digests:
+            self.same_files = {name for name, h in digests.items() if last.get(name) == h}
         SourcedId.objects.filter(district=self.district, kind=m.KIND_FILE).delete()
         steps = [
             self.structure,
@@ -292,6 +295,21 @@ class Importer:
             self.report.seconds[step.__name__.strip("_")] = round(time.perf_counter() - started, 3)
             self.errors.raise_if_any()
         self.remember(m.KIND_FILE, [(name, name, h) for name, h in digests.items()])
+
+    def enrollments_as_before(self) -> bool:
+        """Whether enrollments.csv can be skipped: it and every file its rows are checked against (orgs,
+        sessions, courses, classes, roles) are byte for byte those of the last import, and this import
+        has created no record so far, so every sourcedId still means the same primary key. users.csv may
+        have changed, but not who is a student or teacher where (roles.csv), and no user the last import
+        knew can be missing (its roles would have been refused as dangling). Every enrollment row would
+        be unchanged. Not when line items come too: they need each scheduled class's homeroom, which
+        the enrollment pass finds."""
+        if "enrollments" not in self.files or "lineItems" in self.files:
+            return False
+        inputs = {"orgs", "academicSessions", "courses", "classes", "roles", "enrollments"} & self.files
+        if not inputs <= self.same_files:
+            return False
+        return not any(self.report.created.values())
 
     # ------------------------------------------------------------------ orgs
 
@@ -628,46 +646,84 @@ class Importer:
     # ------------------------------------------------------------------ users
 
     def users(self) -> None:
+        """People, students, staff and guardians from users.csv, with their roles and demographics.
+
+        roles.csv is read twice so that nothing of it waits whole in memory: first into a compact index
+        (per user: one 64-bit digest of their role rows and shared (role, org, begin, end) tuples), then,
+        once the users are written, again to record the roles' sourcedIds and locate roles of unknown
+        users. Index entries are dropped as their users are read."""
         if "users" not in self.files:
             return
-        roles: dict[str, list[RoleRow]] = defaultdict(list)
-        for line, row, values in self.rows("roles"):
+        shared: dict[Any, Any] = {}  # one object for each distinct role tuple, sex and birth date
+        roles: dict[str, tuple[Any, ...]] = {}  # user sid → (digest, (role, org, begin, end), …)
+        for _line, row, values in self.rows("roles"):
             org = row["orgSourcedId"]
             if org not in self.schools and org not in self.district_sids:
-                self.dangling("roles", line, "orgSourcedId", org, "org")
+                self.dangling("roles", _line, "orgSourcedId", org, "org")
                 continue
             if row["role"] == "student" and org not in self.schools:
-                self.errors.add("roles", line, "orgSourcedId", org, "a student's role belongs to a school")
+                self.errors.add("roles", _line, "orgSourcedId", org, "a student's role belongs to a school")
                 continue
-            roles[row["userSourcedId"]].append(
-                RoleRow(
-                    line,
-                    sys.intern(row["role"]),
-                    sys.intern(org),
-                    row["sourcedId"],
-                    row["beginDate"],
-                    row["endDate"],
-                    fingerprint(values),
-                )
-            )
-        demographics: dict[str, tuple[str, str, str]] = {}
+            entry = (row["role"], org, row["beginDate"], row["endDate"])
+            entry = shared.setdefault(entry, entry)
+            user = row["userSourcedId"]
+            before = roles.get(user)
+            if before is None:
+                roles[user] = (digest_int(values), entry)
+            else:
+                roles[user] = (mix(before[0], digest_int(values)), *before[1:], entry)
+        demographics: dict[str, tuple[int, str, str]] = {}  # sid → (digest, sex, birth date)
         for _line, row, values in self.rows("demographics"):
-            demographics[row["sourcedId"]] = (sys.intern(row["sex"]), row["birthDate"], fingerprint(values))
+            sex, birth = row["sex"], row["birthDate"]
+            demographics[row["sourcedId"]] = (
+                digest_int(values),
+                shared.setdefault(sex, sex),
+                shared.setdefault(birth, birth),
+            )
         self.errors.raise_if_any()
         seen_numbers: dict[str, int] = {}
         for chunk in _chunks(self.rows("users"), self.batch):
             self._users_batch(chunk, roles, demographics, seen_numbers)
         self.errors.raise_if_any()  # a failed batch wrote no people: every role would look dangling
-        for sid, entries in roles.items():
-            if sid not in self.people:
-                for r in entries:
-                    self.dangling("roles", r.line, "userSourcedId", sid, "user")
+        del roles, demographics, shared
+        self._role_ids()
+
+    def _role_ids(self) -> None:
+        """Second pass over roles.csv: the sourcedIds of the roles of new and changed users, and a located
+        error for each role whose user is not in users.csv. Rows were checked by the first pass."""
+        header = spec.HEADERS["roles"]
+        at_sid, at_user, at_role, at_org, at_status = (
+            header.index(c) for c in ("sourcedId", "userSourcedId", "role", "orgSourcedId", "status")
+        )
+        pairs: list[tuple[str, str, str]] = []
+        for line, values in spec.iter_rows(self.archive, "roles", self.errors):
+            if values[at_status] == "tobedeleted":
+                continue
+            user = values[at_user]
+            person_id = self.people.get(user)
+            if person_id is None:
+                self.dangling("roles", line, "userSourcedId", user, "user")
+                continue
+            if user not in self.changed_users:
+                continue
+            role, school = values[at_role], self.schools.get(values[at_org])
+            if role == "student" and person_id in self.student_of:
+                pairs.append((f"student:{self.student_of[person_id][0]}", values[at_sid], ""))
+            elif school is not None and (person_id, school) in self.staff_of and role not in m.GUARDIAN_ROLES:
+                pairs.append((f"staff:{self.staff_of[(person_id, school)]}", values[at_sid], ""))
+            elif role in m.GUARDIAN_ROLES and person_id in self.guardian_of:
+                pairs.append((f"guardian:{self.guardian_of[person_id]}", values[at_sid], ""))
+            if len(pairs) >= self.batch and not self.errors:
+                self.remember(m.KIND_ROLE, pairs)
+                pairs = []
+        if not self.errors:
+            self.remember(m.KIND_ROLE, pairs)
 
     def _users_batch(
         self,
         chunk: list[tuple[int, Row, list[str]]],
-        roles: dict[str, list[RoleRow]],
-        demographics: dict[str, tuple[str, str, str]],
+        roles: dict[str, tuple[Any, ...]],
+        demographics: dict[str, tuple[int, str, str]],
         seen_numbers: dict[str, int],
     ) -> None:
         sids = [row["sourcedId"] for _, row, _ in chunk]
@@ -675,24 +731,27 @@ class Importer:
         hashes: dict[str, str] = {}
         new_people: list[tuple[str, tuple[Any, ...]]] = []
         changed_people: list[tuple[Any, ...]] = []
-        todo: list[tuple[int, Row, int | None]] = []
-        existing_people = set(
-            Person.objects.filter(pk__in=[int(k) for k, _ in known.values()]).values_list("pk", flat=True)
-        )
+        # (row, Person pk if unchanged, its roles, gender)
+        todo: list[tuple[Row, int | None, tuple[Any, ...], str]] = []
+        existing_people = self._existing_pks(Person, [int(k) for k, _ in known.values()])
         for line, row, values in chunk:
             sid = row["sourcedId"]
             if sid in self.people or sid in hashes:
                 self.errors.add("users", line, "sourcedId", sid, "appears twice in users.csv")
                 continue
-            demo = demographics.get(sid)
-            user_roles = roles.get(sid, [])
-            h = fingerprint(values, [r.digest for r in user_roles], [demo[2]] if demo else None)
+            demo = demographics.pop(sid, None)
+            user_roles = roles.pop(sid, None)
+            h = fingerprint(
+                values,
+                [format(user_roles[0], "x")] if user_roles else None,
+                [format(demo[0], "x")] if demo else None,
+            )
             hashes[sid] = h
             if not user_roles:
                 self.errors.add("users", line, "sourcedId", sid, "has no role in roles.csv")
                 continue
-            gender = m.GENDER_OF_SEX.get(demo[0], "X") if demo else "X"
-            birth = spec.parse_date(demo[1]) if demo and demo[1] else None
+            gender = m.GENDER_OF_SEX.get(demo[1], "X") if demo else "X"
+            birth = spec.parse_date(demo[2]) if demo and demo[2] else None
             fields = (
                 row["familyName"][:60],
                 row["givenName"][:60],
@@ -701,12 +760,12 @@ class Importer:
                 gender,
                 birth,
             )
-            for r in user_roles:
-                if r.role == "student" and not row["identifier"]:
+            for r in user_roles[1:]:
+                if r[0] == "student" and not row["identifier"]:
                     self.errors.add(
                         "users", line, "identifier", "", "a student needs an identifier (the student number)"
                     )
-                if r.role == "student":
+                if r[0] == "student":
                     first = seen_numbers.setdefault(row["identifier"], line)
                     if first != line:
                         self.errors.add(
@@ -723,13 +782,13 @@ class Importer:
                 self.people[sid] = pk
                 if known[sid][1] == h:
                     self.report.unchanged["user"] += 1
-                    todo.append((line, row, pk))
+                    todo.append((row, pk, user_roles, gender))
                     continue
                 changed_people.append((*fields, pk))
             else:
                 new_people.append((sid, fields))
             self.changed_users.add(sid)
-            todo.append((line, row, None))
+            todo.append((row, None, user_roles, gender))
         if self.errors:
             return
         if new_people:
@@ -745,32 +804,40 @@ class Importer:
         if changed_people:
             self.sql.update(Person, PERSON_COLUMNS, changed_people)
             self.report.updated["user"] += len(changed_people)
-        person_ids = [self.people[row["sourcedId"]] for _, row, _ in todo]
-        for pk, person_id, school in Student.objects.filter(person_id__in=person_ids).values_list(
-            "pk", "person_id", "school_id"
-        ):
-            self.student_of[person_id] = (pk, school)
-        for pk, person_id, school in Staff.objects.filter(person_id__in=person_ids).values_list(
-            "pk", "person_id", "school_id"
-        ):
-            self.staff_of[(person_id, school)] = pk
-        for pk, person_id in Guardian.objects.filter(person_id__in=person_ids).values_list("pk", "person_id"):
-            self.guardian_of[person_id] = pk
+        # Students, staff and guardians can exist only for people that existed before this import.
+        known_ids = [
+            pk for pk in (self.people[row["sourcedId"]] for row, *_ in todo) if pk in existing_people
+        ]
+        if known_ids:
+            among, params = in_list(known_ids)
+            for pk, person_id, school in select(
+                f'SELECT "id", "person_id", "school_id" FROM "{Student._meta.db_table}" WHERE "person_id" {among}',
+                params,
+            ):
+                self.student_of[person_id] = (pk, school)
+            for pk, person_id, school in select(
+                f'SELECT "id", "person_id", "school_id" FROM "{Staff._meta.db_table}" WHERE "person_id" {among}',
+                params,
+            ):
+                self.staff_of[(person_id, school)] = pk
+            for pk, person_id in select(
+                f'SELECT "id", "person_id" FROM "{Guardian._meta.db_table}" WHERE "person_id" {among}', params
+            ):
+                self.guardian_of[person_id] = pk
 
         new_students: list[tuple[Any, ...]] = []  # (school, person, number, status, begin, end)
         new_staff: list[tuple[Any, ...]] = []  # (school, person, number, active)
         new_guardians: list[int] = []  # person
         changed_students: list[tuple[Any, ...]] = []
-        for _line, row, unchanged in todo:
+        for row, unchanged, user_roles, gender in todo:
             sid = row["sourcedId"]
             person_id = self.people[sid]
             enabled = row["enabledUser"] == "true"
-            for r in roles[sid]:
-                role = r.role
+            for role, org, begin_s, end_s in user_roles[1:]:
                 if role == "student":
-                    school = self.schools[r.org]
-                    begin = spec.parse_date(r.begin) if r.begin else None
-                    end = spec.parse_date(r.end) if r.end else None
+                    school = self.schools[org]
+                    begin = spec.parse_date(begin_s) if begin_s else None
+                    end = spec.parse_date(end_s) if end_s else None
                     status = Student.Status.ENROLLED if enabled else Student.Status.WITHDRAWN
                     current = self.student_of.get(person_id)
                     if current is None:
@@ -781,12 +848,12 @@ class Importer:
                             (school, row["identifier"][:40], status, begin, end, current[0])
                         )
                 elif role in m.STAFF_ROLES or role.startswith("ext:"):
-                    if r.org not in self.schools:
+                    if org not in self.schools:
                         self.report.warnings.append(
-                            f"roles.csv line {r.line}: district-level staff role not stored"
+                            f"roles.csv: a district-level staff role of user {sid} is not stored"
                         )
                         continue
-                    school = self.schools[r.org]
+                    school = self.schools[org]
                     if (person_id, school) not in self.staff_of:
                         self.staff_of[(person_id, school)] = -1
                         new_staff.append((school, person_id, (row["identifier"] or sid)[:40], enabled))
@@ -794,7 +861,7 @@ class Importer:
                     if person_id not in self.guardian_of:
                         self.guardian_of[person_id] = -1
                         new_guardians.append(person_id)
-                    self.guardian_role[person_id] = role
+                    self.relationship[person_id] = m.relationship_of(role, gender)
         if new_students:
             ids = self.sql.ids(Student, len(new_students))
             self.sql.insert(
@@ -845,47 +912,36 @@ class Importer:
             m.KIND_PERSON,
             [
                 (str(self.people[row["sourcedId"]]), row["sourcedId"], hashes[row["sourcedId"]])
-                for _, row, u in todo
+                for row, u, _, _ in todo
                 if u is None
             ],
         )
-        role_sids: list[tuple[str, str, str]] = []
-        for _, row, u in todo:
-            if u is not None:
-                continue
-            person_id = self.people[row["sourcedId"]]
-            for r in roles[row["sourcedId"]]:
-                if r.role == "student" and person_id in self.student_of:
-                    role_sids.append((f"student:{self.student_of[person_id][0]}", r.sid, ""))
-                elif (
-                    r.org in self.schools
-                    and (person_id, self.schools[r.org]) in self.staff_of
-                    and r.role not in m.GUARDIAN_ROLES
-                ):
-                    role_sids.append(
-                        (
-                            f"staff:{self.staff_of[(person_id, self.schools[r.org])]}",
-                            r.sid,
-                            "",
-                        )
-                    )
-                elif r.role in m.GUARDIAN_ROLES and person_id in self.guardian_of:
-                    role_sids.append((f"guardian:{self.guardian_of[person_id]}", r.sid, ""))
-        self.remember(m.KIND_ROLE, role_sids)
+
+    def _existing_pks(self, model: type[Any], pks: list[int]) -> set[int]:
+        """Which of these primary keys still exist (one query per 2000; none when there are none)."""
+        out: set[int] = set()
+        for i in range(0, len(pks), 2000):
+            among, params = in_list(pks[i : i + 2000])
+            out.update(
+                pk
+                for (pk,) in select(f'SELECT "id" FROM "{model._meta.db_table}" WHERE "id" {among}', params)
+            )
+        return out
 
     def agents(self) -> None:
         """Guardianships from agentSourcedIds (either side may list the other)."""
         if not self.changed_users:
             return
-        genders: dict[int, str] = {}
         before = Guardianship.objects.filter(district=self.district).count()
-        for chunk in _chunks(self.rows("users"), self.batch):
+        header = spec.HEADERS["users"]
+        at_sid, at_agents = header.index("sourcedId"), header.index("agentSourcedIds")
+        # Only rows of changed users with agents are checked and turned into dicts (the users pass has
+        # checked every row already).
+        rows = self.rows("users", lambda v: bool(v[at_agents]) and v[at_sid] in self.changed_users)
+        for chunk in _chunks(rows, self.batch):
             pairs: list[tuple[int, int, int]] = []  # (line, student person, guardian person)
             for line, row, _ in chunk:
-                sid = row["sourcedId"]
-                if sid not in self.changed_users or not row["agentSourcedIds"]:
-                    continue
-                me = self.people[sid]
+                me = self.people[row["sourcedId"]]
                 for agent in spec.split_list(row["agentSourcedIds"]):
                     other = self.people.get(agent)
                     if other is None:
@@ -904,15 +960,13 @@ class Importer:
                         )
             if not pairs or self.errors:
                 continue
-            missing = [g for _, _, g in pairs if g not in genders]
-            genders.update(Person.objects.filter(pk__in=missing).values_list("pk", "gender"))
             links = [
                 (
                     self.district.pk,
                     self.student_of[s][1],
                     self.student_of[s][0],
                     self.guardian_of[g],
-                    m.relationship_of(self.guardian_role.get(g, "guardian"), genders.get(g, "X")),
+                    self.relationship.get(g) or m.relationship_of("guardian", "X"),
                     False,
                     True,
                     True,
@@ -987,6 +1041,10 @@ class Importer:
         return person
 
     def homeroom_enrollments(self) -> None:
+        self.skip_enrollments = self.enrollments_as_before()
+        if self.skip_enrollments:
+            self.report.unchanged["file"] += 1
+            return
         heads: dict[int, tuple[int, str]] = {}
         open_seen: dict[int, int] = {}
         for chunk in _chunks(self._enrollment_rows(homeroom=True), self.batch):
@@ -1039,7 +1097,8 @@ class Importer:
                         continue
                     open_seen[student[0]] = line
                     self.homeroom_of[student[0]] = klass
-                h = fingerprint(values)
+                # The row and what it refers to now (a student re-created since has a new key).
+                h = fingerprint(values, (str(student[0]), str(klass)))
                 sid = row["sourcedId"]
                 if sid in known and known[sid][1] == h:
                     self.report.unchanged["enrollment"] += 1
@@ -1052,6 +1111,15 @@ class Importer:
                     new.append((sid, h, e, 0))
             if self.errors:
                 return
+            if changed:  # an enrollment deleted since is written again, under its sourcedId
+                still = self._existing_pks(Enrollment, [pk for *_, pk in changed])
+                gone = [str(pk) for *_, pk in changed if pk not in still]
+                if gone:
+                    SourcedId.objects.filter(
+                        district=self.district, kind=m.KIND_ENROLLMENT, key__in=gone
+                    ).delete()
+                    new += [(sid, h, e, 0) for sid, h, e, pk in changed if pk not in still]
+                    changed = [c for c in changed if c[3] in still]
             if changed:
                 self.sql.update(
                     Enrollment,
@@ -1086,6 +1154,8 @@ class Importer:
         self.remember(m.KIND_HEAD, [(str(k), sid, "") for k, (_s, sid) in heads.items()])
 
     def scheduled_enrollments(self) -> None:
+        if self.skip_enrollments:
+            return
         teachers: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # section → (line, staff, sid)
         first_line: dict[str, int] = {}
         for chunk in _chunks(self._enrollment_rows(homeroom=False), self.batch):
@@ -1130,19 +1200,32 @@ class Importer:
                     )
                     continue
                 h = fingerprint(values)
-                if row["sourcedId"] in known and known[row["sourcedId"]][1] == h:
+                assert student is not None
+                key = f"{home}:{subject}:{term}:{student[0]}"
+                if known.get(row["sourcedId"]) == (key, h):
                     self.report.unchanged["enrollment"] += 1
                     continue
-                assert student is not None
-                pairs.append((f"{home}:{subject}:{term}:{student[0]}", row["sourcedId"], h))
+                pairs.append((key, row["sourcedId"], h))
             if self.errors:
                 return
             self.remember(m.KIND_SECTION_STUDENT, pairs)
             self.report.created["sectionEnrollment"] += len(pairs)
-        # One TeachingAssignment per teacher of each scheduled class.
+        self._assignments(teachers)
+
+    def _assignments(self, teachers: dict[str, list[tuple[int, int, str]]]) -> None:
+        """One TeachingAssignment per teacher of each scheduled class: the district's assignments are
+        read in one query, new ones inserted together, moved ones updated together."""
         known_ta = self.all_existing(m.KIND_ASSIGNMENT)
+        current: dict[int, tuple[int, int, int, int]] = {}  # pk → (teacher, class, subject, term)
+        for pk, *fields in TeachingAssignment.objects.filter(district=self.district).values_list(
+            "pk", "teacher_id", "klass_id", "subject_id", "term_id"
+        ):
+            current[pk] = (fields[0], fields[1], fields[2], fields[3])
+        by_fields = {fields: pk for pk, fields in current.items()}
         section_sids: list[tuple[str, str, str]] = []
-        ta_sids: list[tuple[str, str, str]] = []
+        wanted: list[tuple[tuple[int, int, int, int], str]] = []  # (fields, assignment sid)
+        new: dict[tuple[int, int, int, int], int] = {}  # fields → school
+        moved: list[tuple[int, int, int, int, int]] = []  # (teacher, class, subject, term, pk)
         for section, (subject, term, school) in self.sections.items():
             home = self.section_home.get(section)
             if home is None:
@@ -1152,29 +1235,33 @@ class Importer:
                 continue
             section_sids.append((f"{home}:{subject}:{term}", section, ""))
             for _line, staff, sid in teachers.get(section, []):
-                ta = None
-                if sid in known_ta:
-                    ta = TeachingAssignment.objects.filter(pk=int(known_ta[sid][0])).first()
-                if ta is None:
-                    ta, made = TeachingAssignment.objects.get_or_create(
-                        teacher_id=staff,
-                        klass_id=home,
-                        subject_id=subject,
-                        term_id=term,
-                        defaults={"district": self.district, "school_id": school},
-                    )
-                    self.report.created["teachingAssignment"] += int(made)
-                elif (ta.teacher_id, ta.klass_id, ta.subject_id, ta.term_id) != (staff, home, subject, term):
-                    ta.teacher_id, ta.klass_id, ta.subject_id, ta.term_id = staff, home, subject, term
-                    ta.save()
-                    self.report.updated["teachingAssignment"] += 1
-                ta_sids.append((str(ta.pk), sid, ""))
+                want = (staff, home, subject, term)
+                wanted.append((want, sid))
+                if want in by_fields or want in new:
+                    continue
+                pk = int(known_ta[sid][0]) if sid in known_ta else 0
+                if pk in current and by_fields.get(current[pk]) == pk:  # the sid's assignment, moved
+                    del by_fields[current[pk]]
+                    by_fields[want] = pk
+                    moved.append((*want, pk))
+                else:
+                    new[want] = school
             if not teachers.get(section):
                 self.report.warnings.append(
                     f"classes.csv: scheduled class {section} has no teacher; its rows are kept but not shown"
                 )
+        self.sql.update(TeachingAssignment, ["teacher_id", "klass_id", "subject_id", "term_id"], moved)
+        self.report.updated["teachingAssignment"] += len(moved)
+        ids = self.sql.ids(TeachingAssignment, len(new))
+        self.sql.insert(
+            TeachingAssignment,
+            ["id", "district_id", "school_id", "teacher_id", "klass_id", "subject_id", "term_id"],
+            [(pk, self.district.pk, school, *f) for pk, (f, school) in zip(ids, new.items(), strict=True)],
+        )
+        by_fields.update(zip(new, ids, strict=True))
+        self.report.created["teachingAssignment"] += len(new)
         self.remember(m.KIND_SECTION, section_sids)
-        self.remember(m.KIND_ASSIGNMENT, ta_sids)
+        self.remember(m.KIND_ASSIGNMENT, [(str(by_fields[want]), sid, "") for want, sid in wanted])
 
     # ------------------------------------------------------------------ gradebook
 
