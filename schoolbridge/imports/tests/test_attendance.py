@@ -302,3 +302,49 @@ def test_status_words_and_suggested_columns():
     assert [t.period(v) for v in ("3", "第3节", "第十节", "", None)] == [3, 3, 10, None, None]
     assert mapping.suggest("attendance", ["学号", "日期", "节次", "状态", "原因"]) == {
         "student_number": "学号", "date": "日期", "period": "节次", "status": "状态", "note": "原因"}  # fmt: skip
+
+
+def test_through_the_pages(client, world, admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from schoolbridge.imports.models import ImportBatch
+
+    login_verified(client, admin)
+    school = world.a.school
+    s1, s2 = world.a.students["g7c1"][:2]
+    d1 = weekday_back(3)
+    rows = [[s1.student_number, "x", d1.isoformat(), "缺勤", "发烧"], [s2.student_number, "x", d1.isoformat(), "迟到", ""],
+            ["NOPE", "x", d1.isoformat(), "出勤", ""]]  # fmt: skip
+    f = SimpleUploadedFile("考勤.csv", office_csv(rows, header=HEADER), content_type="text/csv")
+    r = client.post(
+        reverse("imports:upload", args=[school.pk]), {"target": "attendance", "file": f, "header_row": 1}
+    )
+    batch = ImportBatch.objects.get()
+    assert r.status_code == 302 and batch.target == "attendance"
+    page = client.get(r["Location"]).content.decode()
+    assert '<option value="考勤状态" selected>' in page
+    r = client.post(reverse("imports:mapping", args=[school.pk, batch.pk]), batch.mapping)
+    assert r.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == "previewed" and (batch.counts["create"], batch.counts["error"]) == (2, 1)
+    page = client.get(reverse("imports:batch", args=[school.pk, batch.pk])).content.decode()
+    assert 'data-count="create">2<' in page and "NOPE" in page
+    r = client.post(reverse("imports:commit", args=[school.pk, batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == "committed" and mark(s1, d1).status == "absent" and mark(s2, d1).status == "late"
+    r = client.post(reverse("imports:rollback", args=[school.pk, batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == "rolled_back" and not Mark.objects.exists()
+
+
+def test_only_who_may_manage_students_records(world):
+    from schoolbridge.core.errors import NotFound
+
+    data = office_csv([[world.a.students["g7c1"][0].student_number, "x", weekday_back(3).isoformat(), "出勤", ""]],
+                      header=HEADER)  # fmt: skip
+    # A district administrator without a records grant manages the school's tree and staff, not its
+    # students' attendance.
+    with pytest.raises(NotFound):
+        actions.stage(world.user("district_admin"), world.a.school, "attendance", read_csv(data))
+    with pytest.raises(NotFound):
+        actions.stage(world.user("b_admin"), world.a.school, "attendance", read_csv(data))
