@@ -133,3 +133,13 @@ def to_json(file: str, record: dict[str, Any], base: str, modified: str) -> dict
         ]
         out["userProfiles"] = []
     return out
+
+
+def json_fields(file: str) -> set[str]:
+    """The field names of a REST object of this file (what filter, sort and fields may name)."""
+    from .spec import ALL_HEADERS
+
+    blank: dict[str, Any] = dict.fromkeys(ALL_HEADERS[file], "")
+    if file == "academicSessions":
+        blank["_org"] = ""
+    return set(to_json(file, blank, "", ""))

@@ -58,13 +58,18 @@ class Ids:
         self.district = district
         self.maps: dict[str, dict[str, str]] = {}
         self.partial: set[str] = set()
+        self.checked: dict[str, set[str]] = {}
         self.new: list[SourcedId] = []
 
     def prefetch(self, kind: str, keys: Iterable[Any]) -> None:
         """Load only these keys of a (large) kind; other keys of it are then looked up one by one."""
-        wanted = [str(k) for k in keys]
+        if kind in self.maps and kind not in self.partial:
+            return  # the whole kind is loaded already
         known = self.maps.setdefault(kind, {})
         self.partial.add(kind)
+        checked = self.checked.setdefault(kind, set())
+        wanted = [k for k in dict.fromkeys(str(k) for k in keys) if k not in checked and k not in known]
+        checked.update(wanted)
         table = SourcedId._meta.db_table
         with connection.cursor() as cursor:
             for i in range(0, len(wanted), 2000):
@@ -77,6 +82,15 @@ class Ids:
                 )
                 known.update(cursor.fetchall())
 
+    def forget(self, kind: str) -> None:
+        """Drop what is known of a (large) kind, once new ids are saved: a streaming export keeps only
+        one chunk's sourcedIds in memory. Later look-ups read the registry again."""
+        if self.new:
+            self.save()
+        self.maps.pop(kind, None)
+        self.checked.pop(kind, None)
+        self.partial.add(kind)
+
     def of(self, kind: str) -> dict[str, str]:
         if kind not in self.maps:
             self.maps[kind] = dict(
@@ -88,7 +102,7 @@ class Ids:
         key = str(key)
         known = self.of(kind)
         sid = known.get(key)
-        if sid is None and kind in self.partial:
+        if sid is None and kind in self.partial and key not in self.checked.get(kind, ()):
             sid = (
                 SourcedId.objects.filter(district=self.district, kind=kind, key=key)
                 .values_list("sourced_id", flat=True)
@@ -574,22 +588,24 @@ class Records:
         for s in items:
             a = s.assessment
             for kid in sections.get((a.grade_id, s.subject_id, a.term_id), []):
-                record = {
-                    "sourcedId": self.ids.get(m.KIND_LINEITEM, f"{s.pk}:{kid}"),
-                    "title": f"{a.name} · {s.subject.name}",
-                    "description": a.name,
-                    "assignDate": _d(a.date),
-                    "dueDate": _d(a.date),
-                    "classSourcedId": self.ids.get(
-                        m.KIND_SECTION, self.section_key(kid, s.subject_id, a.term_id)
-                    ),
-                    "categorySourcedId": self.ids.get(m.KIND_CATEGORY, a.kind),
-                    "gradingPeriodSourcedId": self.ids.get(m.KIND_TERM, a.term_id),
-                    "resultValueMin": "0",
-                    "resultValueMax": _dec(s.full_marks),
-                    "schoolSourcedId": self.ids.get(m.KIND_SCHOOL, s.school_id),
-                }
-                yield record, (s.pk, kid)
+                yield self.line_item(s, kid), (s.pk, kid)
+
+    def line_item(self, s: AssessmentSubject, kid: int) -> Record:
+        """One assessment subject as seen by one scheduled class (`s` with its assessment and subject)."""
+        a = s.assessment
+        return {
+            "sourcedId": self.ids.get(m.KIND_LINEITEM, f"{s.pk}:{kid}"),
+            "title": f"{a.name} · {s.subject.name}",
+            "description": a.name,
+            "assignDate": _d(a.date),
+            "dueDate": _d(a.date),
+            "classSourcedId": self.ids.get(m.KIND_SECTION, self.section_key(kid, s.subject_id, a.term_id)),
+            "categorySourcedId": self.ids.get(m.KIND_CATEGORY, a.kind),
+            "gradingPeriodSourcedId": self.ids.get(m.KIND_TERM, a.term_id),
+            "resultValueMin": "0",
+            "resultValueMax": _dec(s.full_marks),
+            "schoolSourcedId": self.ids.get(m.KIND_SCHOOL, s.school_id),
+        }
 
     def result(self, sc: Score, student_person: int) -> Record:
         return {

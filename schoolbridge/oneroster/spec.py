@@ -112,6 +112,14 @@ HEADERS: dict[str, list[str]] = {
     + ["lineItemSourcedId", "studentSourcedId", "scoreStatus", "score", "scoreDate", "comment"],
 }
 
+# Files of the spec that we neither write nor read (nothing of ours maps onto them); their headers are
+# kept so that the REST binding knows their fields and a test pins them.
+NOT_EXCHANGED: dict[str, list[str]] = {
+    "scoreScales": COMMON
+    + ["title", "orgSourcedId", "type", "courseSourcedId", "classSourcedId", "scoreScaleValue"],
+}
+ALL_HEADERS = HEADERS | NOT_EXCHANGED
+
 # Every file the manifest names (file.<name>), including those we neither read nor write.
 MANIFEST_FILES = [
     "academicSessions",
@@ -158,6 +166,7 @@ REQUIRED: dict[str, set[str]] = {
         "resultValueMax",
     },
     "results": {"lineItemSourcedId", "studentSourcedId", "scoreStatus"},
+    "scoreScales": {"title", "type", "classSourcedId", "scoreScaleValue"},
 }
 
 STATUS = ("active", "tobedeleted")

@@ -29,9 +29,9 @@ from schoolbridge.core.errors import InvalidInput, NotFound
 from schoolbridge.core.models import School
 
 from . import actions
-from .filtering import QueryError, apply_filter, parse_fields, parse_filter, parse_paging, sort_key
+from .filtering import QueryError, parse_fields, parse_filter, parse_paging
 from .jsonshape import ENVELOPES, to_json
-from .queries import FILE_OF, Source, client_by_id, client_list, nested
+from .queries import FILE_OF, AnySegment, Source, client_by_id, client_list, nested
 
 S = actions.SCOPE_BASE
 logger = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _dispatch(request: HttpRequest, parts: list[str], scopes: set[str], source: 
         obj = to_json(FILE_OF[collection], found, base, modified)
         fields = request.GET.get("fields")
         if fields:
-            obj = {k: obj[k] for k in parse_fields(fields, obj)}
+            obj = {k: obj[k] for k in parse_fields(fields, source.fields_of(collection)) if k in obj}
         response = JsonResponse({singular: obj})
         source.save_new_ids()
         return response
@@ -206,38 +206,38 @@ def _collection(
     source: Source,
     base: str,
     modified: str,
-    records: list[dict[str, Any]] | None,
+    segments: list[AnySegment] | None,
 ) -> HttpResponse:
+    """One page of a collection, read in the database (see queries.Source.page)."""
     limit, offset = parse_paging(request.GET.get("limit"), request.GET.get("offset"))
     flt, sort = request.GET.get("filter"), request.GET.get("sort")
     order = request.GET.get("orderBy", "asc")
     if order not in ("asc", "desc"):
         raise QueryError("invaliddata", "orderBy is asc or desc")
     file = FILE_OF[name]
-    if records is None and name in ("users", "students", "teachers") and not flt and not sort:
-        page = source.users_page(name, offset, limit)
-        objects, total = [to_json(file, r, base, modified) for r in page.records], page.total
-    else:
-        rows = records if records is not None else source.collection(name)
-        objects = [to_json(file, r, base, modified) for r in rows]
-        fields_known = set(objects[0]) if objects else {"sourcedId", "status", "dateLastModified"}
-        if flt:
-            objects = apply_filter(parse_filter(flt, fields_known), objects)
-        if sort:
-            if objects and sort not in fields_known:
-                raise QueryError("invalid_sort_field", f"“{sort}” is not a field of this collection")
-            objects.sort(key=sort_key(sort), reverse=order == "desc")
-        total = len(objects)
-        objects = objects[offset : offset + limit]
-    fields = request.GET.get("fields")
-    if fields:
-        known = set(objects[0]) if objects else set()
-        chosen = parse_fields(fields, known) if objects else []
-        objects = [{k: o[k] for k in chosen} for o in objects]
+    known = source.fields_of(name)
+    parsed = parse_filter(flt, known) if flt else None
+    if sort and sort not in known:
+        raise QueryError("invalid_sort_field", f"“{sort}” is not a field of this collection")
+    chosen = parse_fields(request.GET["fields"], known) if request.GET.get("fields") else None
+    page = source.page(
+        segments if segments is not None else source.segments(name),
+        file,
+        base,
+        modified,
+        offset,
+        limit,
+        parsed,
+        sort,
+        order == "desc",
+    )
+    objects = page.records
+    if chosen:
+        objects = [{k: o[k] for k in chosen if k in o} for o in objects]
     response = JsonResponse({ENVELOPES[name][1]: objects})
     source.save_new_ids()
-    response["X-Total-Count"] = str(total)
-    links = _links(request, limit, offset, total)
+    response["X-Total-Count"] = str(page.total)
+    links = _links(request, limit, offset, page.total)
     if links:
         response["Link"] = links
     return response
