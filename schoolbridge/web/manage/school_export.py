@@ -2,9 +2,10 @@
 OneRoster 1.2 CSV zip beside it (when the OneRoster app can write one).
 
 The workbook is written row by row (openpyxl's write-only mode, querysets iterated in chunks) into a
-temporary file, so a large school's records do not sit in memory at once. National ID numbers and health notes are left
-out: they are read one at a time through `read_sensitive`, which logs each read, and a bulk export must not
-bypass that. The caller (the management view) checks that the user manages the school and writes the audit
+temporary file, and the OneRoster zip is streamed into another (oneroster.export.write_zip), so a large
+school's records do not sit in memory at once; the view sends the archive with a FileResponse. National
+ID numbers and health notes are left out: they are read one at a time through `read_sensitive`, which
+logs each read, and a bulk export must not bypass that. The caller (the management view) checks that the user manages the school and writes the audit
 row.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -237,31 +239,44 @@ def write_workbook(school: School, out: IO[bytes]) -> dict[str, int]:
     return counts
 
 
-def oneroster_zip(school: School) -> bytes | None:
-    """The school's OneRoster 1.2 CSV zip from the OneRoster app (None if it cannot write one)."""
+def write_oneroster(school: School, out: IO[bytes]) -> bool:
+    """Write the school's OneRoster 1.2 CSV zip (streamed by the OneRoster app) to a binary file;
+    False when the OneRoster app cannot write one."""
     try:
         from schoolbridge.oneroster import export as oneroster_export
     except ImportError:
-        return None
-    export_zip = getattr(oneroster_export, "export_zip", None)
-    if not callable(export_zip):
-        return None
-    data = export_zip(school.district, school)
-    return data if isinstance(data, bytes) else None
+        return False
+    write_zip = getattr(oneroster_export, "write_zip", None)
+    if not callable(write_zip):
+        return False
+    write_zip(school.district, school, out)
+    return True
+
+
+def _copy(source: IO[bytes], member: IO[bytes]) -> None:
+    while chunk := source.read(1 << 20):
+        member.write(chunk)
 
 
 def write_archive(school: School, directory: Path) -> tuple[Path, dict[str, int]]:
-    """Build `<school code>-<date>.zip` (data.xlsx, plus oneroster.zip when available) in ``directory``."""
+    """Build `<school code>-<date>.zip` (data.xlsx, plus oneroster.zip when available) in ``directory``.
+
+    Both parts are first written to temporary files in ``directory`` and then copied into the archive a
+    megabyte at a time, so neither the workbook nor the OneRoster zip is ever held in memory whole."""
     stamp = datetime.date.today().isoformat()
     archive = directory / f"{school.code or school.pk}-{stamp}.zip"
-    with tempfile.TemporaryFile(dir=directory) as xlsx:
+    with tempfile.TemporaryFile(dir=directory) as xlsx, tempfile.TemporaryFile(dir=directory) as roster:
         counts = write_workbook(school, xlsx)
         xlsx.seek(0)
+        has_roster = write_oneroster(school, roster)
+        roster.seek(0)
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            with z.open("data.xlsx", "w") as member:
-                while chunk := xlsx.read(1 << 20):
-                    member.write(chunk)
-            roster = oneroster_zip(school)
-            if roster is not None:
-                z.writestr("oneroster.zip", roster)
+            with z.open("data.xlsx", "w", force_zip64=True) as member:
+                _copy(xlsx, member)
+            if has_roster:
+                # Already deflated: stored as it is.
+                info = zipfile.ZipInfo("oneroster.zip", date_time=time.localtime()[:6])
+                info.compress_type = zipfile.ZIP_STORED
+                with z.open(info, "w", force_zip64=True) as member:
+                    _copy(roster, member)
     return archive, counts

@@ -69,3 +69,17 @@ def test_only_the_schools_managers_may_export(world: World) -> None:
     other = verified_client(world.user("b_admin"))
     assert other.post(f"/manage/s/{world.a.school.pk}/export/").status_code == 404
     assert not AuditEvent.objects.filter(action="school.export").exists()
+
+
+def test_the_oneroster_part_is_the_streamed_export_of_this_school(world: World) -> None:
+    from schoolbridge.oneroster.export import export_zip, read_zip_files
+
+    admin = verified_client(world.user("a_admin"))
+    archive = _download(admin, world.a.school.pk)
+    info = archive.getinfo("oneroster.zip")
+    assert info.compress_type == zipfile.ZIP_STORED  # already deflated inside
+    inner = archive.read("oneroster.zip")
+    assert read_zip_files(inner) == read_zip_files(export_zip(world.district, world.a.school))
+    users = read_zip_files(inner)["users.csv"].decode()
+    assert all(f",{s.student_number}," not in users for s in world.b.students["g7c1"])
+    assert all(f",{s.student_number}," in users for s in world.a.students["g7c1"])
