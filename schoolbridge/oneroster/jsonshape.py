@@ -26,6 +26,7 @@ REFS: dict[str, dict[str, tuple[str, str, str, bool]]] = {
     "users": {
         "agentSourcedIds": ("agents", "user", "users", True),
         "primaryOrgSourcedId": ("primaryOrg", "org", "orgs", False),
+        "resourceSourcedIds": ("resources", "resource", "resources", True),
     },
     "enrollments": {
         "classSourcedId": ("class", "class", "classes", False),
@@ -46,9 +47,25 @@ REFS: dict[str, dict[str, tuple[str, str, str, bool]]] = {
 LISTS = {
     "courses": {"grades", "subjects", "subjectCodes"},
     "classes": {"grades", "subjects", "subjectCodes", "periods"},
-    "users": {"grades", "userIds", "resourceSourcedIds"},
+    "users": {"grades", "userIds"},
 }
-BOOLEANS = {("users", "enabledUser"), ("enrollments", "primary")}
+# Where the REST binding names a CSV column differently (1EdTech OneRoster 1.2 Rostering OpenAPI,
+# components/schemas/UserDType: preferredFirstName / preferredLastName; the CSV binding's users.csv
+# has preferredGivenName / preferredFamilyName).
+RENAMED = {
+    ("users", "preferredGivenName"): "preferredFirstName",
+    ("users", "preferredFamilyName"): "preferredLastName",
+}
+# Fields of the REST objects that have no CSV column: always-empty lists we have nothing for, and the
+# links to children (orgs: a district's schools; academic sessions: a school year's terms).
+EXTRA_LISTS = {
+    "orgs": ("children",),
+    "academicSessions": ("children",),
+    "courses": ("resources",),
+    "classes": ("resources",),
+    "users": ("userProfiles",),
+}
+CHILDREN = {"orgs": ("org", "orgs"), "academicSessions": ("academicSession", "academicSessions")}
 NUMBERS = {
     ("lineItems", "resultValueMin"),
     ("lineItems", "resultValueMax"),
@@ -56,6 +73,8 @@ NUMBERS = {
     ("categories", "weight"),
 }
 DATETIMES = {("lineItems", "assignDate"), ("lineItems", "dueDate")}
+# Optional dates, left out when empty.
+DATES = {"enrollments": ("beginDate", "endDate"), "demographics": ("birthDate",)}
 DEMOGRAPHIC_FLAGS = {
     "americanIndianOrAlaskaNative",
     "asian",
@@ -92,7 +111,11 @@ def ref(base: str, path: str, kind: str, sid: str) -> dict[str, str]:
 
 
 def to_json(file: str, record: dict[str, Any], base: str, modified: str) -> dict[str, Any]:
-    """One CSV-shaped record as a REST object. Keys starting with "_" carry extras (e.g. "_org")."""
+    """One CSV-shaped record as a REST object. Keys starting with "_" carry extras ("_children").
+
+    Field names and types follow the 1.2 REST binding's schemas: "true"/"false" enumerations
+    (enabledUser, enrollment primary, the demographics flags) stay strings, empty optional references,
+    dates and flags are left out rather than sent as null or ""."""
     out: dict[str, Any] = {"sourcedId": record["sourcedId"], "status": "active", "dateLastModified": modified}
     refs = REFS.get(file, {})
     for column, value in record.items():
@@ -104,34 +127,35 @@ def to_json(file: str, record: dict[str, Any], base: str, modified: str) -> dict
             name, kind, path, many = refs[column]
             if many:
                 out[name] = [ref(base, path, kind, sid) for sid in split_list(value)]
-            else:
-                out[name] = ref(base, path, kind, value) if value else None
+            elif value:
+                out[name] = ref(base, path, kind, value)
         elif column in LISTS.get(file, ()):
             out[column] = split_list(value)
-        elif (file, column) in BOOLEANS:
-            out[column] = value == "true"
         elif (file, column) in NUMBERS:
             out[column] = float(value) if value else None
         elif (file, column) in DATETIMES:
             out[column] = f"{value}T00:00:00.000Z" if value else None
-        elif file == "demographics" and column in DEMOGRAPHIC_FLAGS:
-            out[column] = None if value == "" else value == "true"
+        elif file == "demographics" and column in DEMOGRAPHIC_FLAGS or column in DATES.get(file, ()):
+            if value:
+                out[column] = value
         else:
-            out[column] = value
-    if file == "academicSessions" and "_org" in record:
-        out["org"] = ref(base, "orgs", "org", record["_org"])
+            out[RENAMED.get((file, column), column)] = value
+    for name in EXTRA_LISTS.get(file, ()):
+        out[name] = []
+    if file in CHILDREN:
+        kind, path = CHILDREN[file]
+        out["children"] = [ref(base, path, kind, sid) for sid in record.get("_children", [])]
     if file == "users":
-        out["roles"] = [
-            {
+        roles = []
+        for r in record.get("roles", []):  # type: ignore[union-attr]
+            role = {
                 "roleType": r["roleType"],
                 "role": r["role"],
                 "org": ref(base, "orgs", "org", r["orgSourcedId"]),
-                "beginDate": r["beginDate"] or None,
-                "endDate": r["endDate"] or None,
             }
-            for r in record.get("roles", [])  # type: ignore[union-attr]
-        ]
-        out["userProfiles"] = []
+            role |= {k: r[k] for k in ("beginDate", "endDate") if r[k]}
+            roles.append(role)
+        out["roles"] = roles
     return out
 
 
@@ -139,7 +163,14 @@ def json_fields(file: str) -> set[str]:
     """The field names of a REST object of this file (what filter, sort and fields may name)."""
     from .spec import ALL_HEADERS
 
-    blank: dict[str, Any] = dict.fromkeys(ALL_HEADERS[file], "")
-    if file == "academicSessions":
-        blank["_org"] = ""
-    return set(to_json(file, blank, "", ""))
+    names = {"sourcedId", "status", "dateLastModified", *EXTRA_LISTS.get(file, ())}
+    refs = REFS.get(file, {})
+    for column in ALL_HEADERS[file]:
+        if column in ("sourcedId", "status", "dateLastModified", "password"):
+            continue
+        names.add(refs[column][0] if column in refs else RENAMED.get((file, column), column))
+    if file == "users":
+        names.add("roles")
+    if file in CHILDREN:
+        names.add("children")
+    return names

@@ -52,7 +52,7 @@ from schoolbridge.grades.models import AssessmentSubject, Score
 
 from . import mapping as m
 from .filtering import Clause, Filter, apply_filter, matches, sort_key
-from .jsonshape import json_fields, to_json
+from .jsonshape import DEMOGRAPHIC_FLAGS, json_fields, to_json
 from .models import Client, SourcedId
 from .records import Record, Records
 from .spec import DATE_RE
@@ -433,7 +433,11 @@ class Tenant:
             "district",
             District.objects.filter(pk=self.district.pk),
             ["pk"],
-            lambda rows: [rec.org_district() for _ in rows],
+            lambda rows: [
+                rec.org_district()
+                | {"_children": [rec.org_school(s)["sourcedId"] for s in rec.schools().order_by("pk")]}
+                for _ in rows
+            ],
             {
                 "sourcedId": Sid(m.KIND_DISTRICT),
                 "status": Const("active"),
@@ -457,6 +461,7 @@ class Tenant:
                 "name": Col("name"),
                 "type": Const("school"),
                 "identifier": Col("code"),
+                "children": Const(""),
                 "parent": Const(rec.ids.get(m.KIND_DISTRICT, self.district.pk)),
             },
         )
@@ -471,17 +476,26 @@ class Tenant:
             "type": Const(type_),
             "startDate": Col("start_date", date=True),
             "endDate": Col("end_date", date=True),
-            "org": Sid(m.KIND_SCHOOL, "school_id"),
         }
 
     def _years_seg(self) -> Segment:
         rec = self.rec
         fields = self._session_fields(m.KIND_YEAR, "schoolYear") | {"parent": Const("")}
-        return Segment("years", rec.years(), ["pk"], lambda rows: [rec.session_year(y) for y in rows], fields)
+
+        def build(rows: list[Any]) -> list[Record]:
+            terms: dict[int, list[str]] = {y.pk: [] for y in rows}
+            for t in rec.terms().filter(year_id__in=list(terms)).order_by("start_date", "pk"):
+                terms[t.year_id].append(rec.ids.get(m.KIND_TERM, t.pk))
+            return [rec.session_year(y) | {"_children": terms[y.pk]} for y in rows]
+
+        return Segment("years", rec.years(), ["pk"], build, fields)
 
     def _terms_seg(self) -> Segment:
         rec = self.rec
-        fields = self._session_fields(m.KIND_TERM, "term") | {"parent": Sid(m.KIND_YEAR, "year_id")}
+        fields = self._session_fields(m.KIND_TERM, "term") | {
+            "parent": Sid(m.KIND_YEAR, "year_id"),
+            "children": Const(""),
+        }
         return Segment(
             "terms",
             rec.terms().select_related("year"),
@@ -508,6 +522,7 @@ class Tenant:
                 "org": Sid(m.KIND_SCHOOL, "school_id"),
                 "subjects": Const(""),
                 "subjectCodes": Const(""),
+                "resources": Const(""),
             },
         )
 
@@ -527,6 +542,7 @@ class Tenant:
                 "grades": Const(""),
                 "org": Sid(m.KIND_SCHOOL, "school_id"),
                 "subjectCodes": Const(""),
+                "resources": Const(""),
             },
         )
 
@@ -562,6 +578,7 @@ class Tenant:
                 "subjects": Const(""),
                 "subjectCodes": Const(""),
                 "periods": Const(""),
+                "resources": Const(""),
             },
         )
 
@@ -593,6 +610,7 @@ class Tenant:
                 "subjects": Col("subject__name"),
                 "subjectCodes": Const(""),
                 "periods": Const(""),
+                "resources": Const(""),
             },
             shape=lambda qs: qs.values("klass_id", "subject_id", "term_id").annotate(first=Min("pk")),
         )
@@ -650,12 +668,12 @@ class Tenant:
             "middleName",
             "sms",
             "userMasterIdentifier",
-            "resourceSourcedIds",
-            "preferredGivenName",
+            "preferredFirstName",
             "preferredMiddleName",
-            "preferredFamilyName",
+            "preferredLastName",
             "pronouns",
             "userProfiles",
+            "resources",
         ):
             fields[name] = Const("")
         return Segment(role or "users", self.person_queryset(role), ["pk"], self._build_users, fields)
@@ -673,6 +691,7 @@ class Tenant:
             "stateOfBirthAbbreviation",
             "cityOfBirth",
             "publicSchoolResidenceStatus",
+            *sorted(DEMOGRAPHIC_FLAGS),  # never known here: left out of every object
         ):
             fields[name] = Const("")
         return Segment("demographics", self.person_queryset(None), ["pk"], build, fields)

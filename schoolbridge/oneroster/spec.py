@@ -196,7 +196,17 @@ BOOLEANS = ("true", "false")
 GRADES = ("IT", "PR", "PK", "TK", "KG") + tuple(f"{n:02d}" for n in range(1, 14)) + ("PS", "UG", "Other")
 
 # Enumerations the spec lets a partner extend with an "ext:" prefix.
-EXTENSIBLE = {"orgs.type", "roles.role", "enrollments.role", "academicSessions.type"}
+# (1EdTech OneRoster 1.2 Rostering OpenAPI: each of these is "anyOf" the enumeration or the pattern
+# "(ext:)[a-zA-Z0-9.-_]+" — Org.type, AcademicSession.type, Class.classType, Demographics.sex,
+# Enrollment.role and Role.role.)
+EXTENSIBLE = {
+    "orgs.type",
+    "roles.role",
+    "enrollments.role",
+    "academicSessions.type",
+    "classes.classType",
+    "demographics.sex",
+}
 
 ENUMS: dict[str, tuple[str, ...]] = {
     "orgs.type": ORG_TYPES,

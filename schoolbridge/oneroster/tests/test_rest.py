@@ -126,7 +126,7 @@ def test_envelopes_and_references(api: Any, world: Any) -> None:
     schools = api("/schools").json()["orgs"]
     assert [s["type"] for s in schools] == ["school", "school"]
     student = next(u for u in users if u["roles"] and u["roles"][0]["role"] == "student")
-    assert student["enabledUser"] is True
+    assert student["enabledUser"] == "true"  # a string enumeration in the 1.2 REST binding
     assert api("/users/nope").status_code == 404
     assert minor(api("/users/nope")) == "unknownobject"
     assert api("/nothing").status_code == 404
@@ -352,7 +352,7 @@ def test_more_nested_collections(api: Any, world: Any) -> None:
     assert api(f"/schools/{a}/teachers")["X-Total-Count"] == "6"
     enrollments = api(f"/schools/{a}/enrollments").json()["enrollments"]
     assert {e["role"] for e in enrollments} == {"student", "teacher"}
-    assert isinstance(enrollments[0]["primary"], bool)
+    assert {e["primary"] for e in enrollments} == {"true", "false"}  # a string enumeration
     section = api("/lineItems").json()["lineItems"][0]["class"]["sourcedId"]
     assert api(f"/classes/{section}/lineItems")["X-Total-Count"] == "1"
     assert api(f"/classes/{section}/categories").json()["categories"][0]["title"] == "Midterm exam"

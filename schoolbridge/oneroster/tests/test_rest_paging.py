@@ -179,8 +179,8 @@ def test_pushed_down_equals_python(
         assert fast.pushed is pushed
         assert fast.total == slow.total
         if sort:
-            keyed = [(o[sort], o["sourcedId"]) for o in fast.records]
-            assert [o[sort] for o in fast.records] == [o[sort] for o in slow.records]
+            keyed = [(o.get(sort), o["sourcedId"]) for o in fast.records]
+            assert [o.get(sort) for o in fast.records] == [o.get(sort) for o in slow.records]
             assert len(keyed) == len(set(keyed))
         else:
             assert [o["sourcedId"] for o in fast.records] == [o["sourcedId"] for o in slow.records]
