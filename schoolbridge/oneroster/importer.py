@@ -25,7 +25,9 @@ See mapping.py for what each OneRoster entity becomes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import hashlib
 import time
 import zipfile
@@ -106,6 +108,20 @@ class Report:
             "unchanged": dict(self.unchanged),
             "warnings": self.warnings[:50],
         }
+
+
+@contextlib.contextmanager
+def bulk_settings() -> Iterator[None]:
+    """The cyclic garbage collector runs a hundred times less often for the length of an import: it
+    allocates millions of short-lived row objects and keeps large maps, and with the default threshold
+    (a pass every 700 allocations) the passes cost about a tenth of an import's time. The import makes
+    no reference cycles. (A bigger SQLite page cache was tried: no faster, and more memory.)"""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 70_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def _chunks(it: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -209,10 +225,11 @@ class Importer:
         """Store (key, sid, hash) rows: insert new keys, update the hash of known ones."""
         if not pairs:
             return
+        district = self.district.pk
         self.sql.insert(
             SourcedId,
             ["district_id", "kind", "key", "sourced_id", "row_hash"],
-            [(self.district.pk, kind, k, s, h) for k, s, h in pairs],
+            [(district, kind, k, s, h) for k, s, h in pairs],
             'ON CONFLICT ("district_id", "kind", "key") DO UPDATE SET "sourced_id" = excluded."sourced_id", '
             '"row_hash" = excluded."row_hash"',
         )
@@ -235,7 +252,7 @@ class Importer:
             props = spec.read_manifest(archive, self.errors)
             self.files = spec.bulk_files(props) & set(spec.HEADERS)
             try:
-                with transaction.atomic():
+                with bulk_settings(), transaction.atomic():
                     self._run()
                     self.errors.raise_if_any()
                     record(self.actor, "oneroster.import", self.district, after=self.report.as_dict())
@@ -726,6 +743,7 @@ class Importer:
         demographics: dict[str, tuple[int, str, str]],
         seen_numbers: dict[str, int],
     ) -> None:
+        district_id = self.district.pk
         sids = [row["sourcedId"] for _, row, _ in chunk]
         known = self.existing(m.KIND_PERSON, sids)
         hashes: dict[str, str] = {}
@@ -796,7 +814,7 @@ class Importer:
             self.sql.insert(
                 Person,
                 ["id", "district_id", *PERSON_COLUMNS],
-                [(pk, self.district.pk, *f) for pk, (_sid, f) in zip(ids, new_people, strict=True)],
+                [(pk, district_id, *f) for pk, (_sid, f) in zip(ids, new_people, strict=True)],
             )
             for pk, (sid, _f) in zip(ids, new_people, strict=True):
                 self.people[sid] = pk
@@ -879,7 +897,7 @@ class Importer:
                     "national_id",
                     "health_notes",
                 ],
-                [(pk, self.district.pk, *st, "", "", "") for pk, st in zip(ids, new_students, strict=True)],
+                [(pk, district_id, *st, "", "", "") for pk, st in zip(ids, new_students, strict=True)],
             )
             for pk, st in zip(ids, new_students, strict=True):
                 self.student_of[st[1]] = (pk, st[0])
@@ -893,7 +911,7 @@ class Importer:
             self.sql.insert(
                 Staff,
                 ["id", "district_id", "school_id", "person_id", "staff_number", "active", "title"],
-                [(pk, self.district.pk, *sf, "") for pk, sf in zip(ids, new_staff, strict=True)],
+                [(pk, district_id, *sf, "") for pk, sf in zip(ids, new_staff, strict=True)],
             )
             for pk, sf in zip(ids, new_staff, strict=True):
                 self.staff_of[(sf[1], sf[0])] = pk
@@ -903,7 +921,7 @@ class Importer:
             self.sql.insert(
                 Guardian,
                 ["id", "district_id", "person_id"],
-                [(pk, self.district.pk, person) for pk, person in zip(ids, new_guardians, strict=True)],
+                [(pk, district_id, person) for pk, person in zip(ids, new_guardians, strict=True)],
             )
             for pk, person in zip(ids, new_guardians, strict=True):
                 self.guardian_of[person] = pk
@@ -960,9 +978,10 @@ class Importer:
                         )
             if not pairs or self.errors:
                 continue
+            district_id = self.district.pk
             links = [
                 (
-                    self.district.pk,
+                    district_id,
                     self.student_of[s][1],
                     self.student_of[s][0],
                     self.guardian_of[g],
@@ -1041,6 +1060,7 @@ class Importer:
         return person
 
     def homeroom_enrollments(self) -> None:
+        district_id = self.district.pk
         self.skip_enrollments = self.enrollments_as_before()
         if self.skip_enrollments:
             self.report.unchanged["file"] += 1
@@ -1133,7 +1153,7 @@ class Importer:
                 self.sql.insert(
                     Enrollment,
                     ["id", "district_id", "school_id", "student_id", "klass_id", "start_date", "end_date"],
-                    [(pk, self.district.pk, *e) for _, _, e, pk in new],
+                    [(pk, district_id, *e) for _, _, e, pk in new],
                 )
                 self.report.created["enrollment"] += len(new)
             touched = new + changed
