@@ -3,8 +3,9 @@
 Streaming: every file is read with the csv module straight from its zip member, row by row, and
 written in batches of `BATCH` rows; only sourcedId → primary key maps (a few small entries per user,
 student or class) are kept in memory, never a whole file. Memory therefore grows with the number of
-users (roughly 1 KB each while users.csv is read: its roles wait for it), not with the number of
-enrollments or results.
+users, not with the number of enrollments or results. Roles wait for their users in a compact index
+(a 64-bit digest per user and shared (role, org, begin, end) tuples, dropped as the users are read);
+roles.csv is read a second time for the roles' own sourcedIds.
 
 All or nothing: the whole import is one database transaction (the "batch"). Every problem is a
 located error (file, line, column, value); after each file, if there were errors, the transaction
@@ -13,9 +14,12 @@ per record — the batch's counts are in it.
 
 Re-import: each row's fingerprint is kept in SourcedId.row_hash; an unchanged row is skipped, so
 re-importing a zip writes only what changed. When every file is byte for byte the one last imported
-into the district (a digest per file), the rows are not even read. Either way, rows that did not
-change in the files are not re-applied, even if the database was edited since (the files win only
-where they changed).
+into the district (a digest per file), the rows are not even read; when enrollments.csv and every
+file its rows depend on are unchanged, and the users' primary keys are the same, enrollments.csv is
+not read (see enrollments_as_before), so a changed users.csv costs little more than reading users.csv.
+Either way, rows that did not change in the files are not re-applied, even if the database was edited
+since (the files win only where they changed); an enrollment whose student or row was re-created since
+is written again.
 
 Big tables (people, enrollments, sourcedIds) are written with plain executemany (fastsql.Inserter),
 the rest through the ORM.
@@ -221,15 +225,22 @@ class Importer:
             out[sid].append(key)
         return out
 
-    def remember(self, kind: str, pairs: list[tuple[str, str, str]]) -> None:
-        """Store (key, sid, hash) rows: insert new keys, update the hash of known ones."""
+    def remember(self, kind: str, pairs: list[tuple[str, str, str]], unique: bool = False) -> None:
+        """Store (key, sid, hash) rows: insert new keys, update the hash of known ones. `unique`: the
+        caller never gives a key twice in one import, so when the district had no sourcedId of this kind
+        at the start (a first import) the rows are plainly inserted (on PostgreSQL: COPY, no upsert)."""
         if not pairs:
             return
         district = self.district.pk
+        rows = [(district, kind, k, s, h) for k, s, h in pairs]
+        columns = ["district_id", "kind", "key", "sourced_id", "row_hash"]
+        if unique and self.present.get(kind) is False:
+            self.sql.insert(SourcedId, columns, rows)
+            return
         self.sql.insert(
             SourcedId,
-            ["district_id", "kind", "key", "sourced_id", "row_hash"],
-            [(district, kind, k, s, h) for k, s, h in pairs],
+            columns,
+            rows,
             'ON CONFLICT ("district_id", "kind", "key") DO UPDATE SET "sourced_id" = excluded."sourced_id", '
             '"row_hash" = excluded."row_hash"',
         )
@@ -673,13 +684,13 @@ class Importer:
             return
         shared: dict[Any, Any] = {}  # one object for each distinct role tuple, sex and birth date
         roles: dict[str, tuple[Any, ...]] = {}  # user sid → (digest, (role, org, begin, end), …)
-        for _line, row, values in self.rows("roles"):
+        for line, row, values in self.rows("roles"):
             org = row["orgSourcedId"]
             if org not in self.schools and org not in self.district_sids:
-                self.dangling("roles", _line, "orgSourcedId", org, "org")
+                self.dangling("roles", line, "orgSourcedId", org, "org")
                 continue
             if row["role"] == "student" and org not in self.schools:
-                self.errors.add("roles", _line, "orgSourcedId", org, "a student's role belongs to a school")
+                self.errors.add("roles", line, "orgSourcedId", org, "a student's role belongs to a school")
                 continue
             entry = (row["role"], org, row["beginDate"], row["endDate"])
             entry = shared.setdefault(entry, entry)
@@ -933,6 +944,7 @@ class Importer:
                 for row, u, _, _ in todo
                 if u is None
             ],
+            unique=True,
         )
 
     def _existing_pks(self, model: type[Any], pks: list[int]) -> set[int]:
@@ -1157,7 +1169,7 @@ class Importer:
                 )
                 self.report.created["enrollment"] += len(new)
             touched = new + changed
-            self.remember(m.KIND_ENROLLMENT, [(str(pk), sid, h) for sid, h, _, pk in touched])
+            self.remember(m.KIND_ENROLLMENT, [(str(pk), sid, h) for sid, h, _, pk in touched], unique=True)
             self.sql.update(
                 Student, ["current_class_id"], [(e[2], e[1]) for _, _, e, _ in touched if e[4] is None]
             )
