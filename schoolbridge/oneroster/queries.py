@@ -828,14 +828,23 @@ class Tenant:
             ]
 
         def shape(qs: QuerySet[Any]) -> QuerySet[Any]:
-            return qs.values(
-                "pk",
-                "student_id",
-                "klass_id",
-                "school_id",
-                sec_subject=F("klass__assignments__subject_id"),
-                sec_term=F("klass__assignments__term_id"),
-            ).annotate(first=Min("klass__assignments__pk"))
+            # One row per (enrolment, first teaching assignment of a section of its class): a join with
+            # the set of first assignments (computed once, not per row), no GROUP BY over the pairs.
+            firsts = (
+                TeachingAssignment.objects.filter(district=self.district)
+                .values("klass_id", "subject_id", "term_id")
+                .annotate(least=Min("pk"))
+                .values("least")
+            )
+            return (
+                qs.annotate(
+                    first=F("klass__assignments__pk"),
+                    sec_subject=F("klass__assignments__subject_id"),
+                    sec_term=F("klass__assignments__term_id"),
+                )
+                .filter(first__in=firsts)
+                .values("pk", "student_id", "klass_id", "school_id", "sec_subject", "sec_term", "first")
+            )
 
         fields = self._enrollment_fields(m.KIND_SECTION_STUDENT, "student", "false") | {
             "class": SidQ(m.KIND_SECTION, _section_pair_q),
@@ -850,7 +859,6 @@ class Tenant:
             build,
             fields,
             shape=shape,
-            after=Q(sec_subject__isnull=False),
             filter_after=True,
         )
 
