@@ -168,7 +168,7 @@ class Importer:
         self.guardian_of: dict[int, int] = {}  # person → Guardian pk
         self.relationship: dict[int, str] = {}  # guardian's person → Guardianship.relationship
         self.homeroom_of: dict[int, int] = {}  # Student pk → open homeroom Class pk
-        self.changed_users: set[str] = set()
+        self.changed_users: set[str] = set()  # new and changed users (not kept on a first import: all are)
         self.present: dict[str, bool] = {}  # kind → had sourcedIds in the district when the import began
         self.categories: dict[str, str] = {}
         self.line_items: dict[str, tuple[int, int]] = {}  # sid → (AssessmentSubject, Class)
@@ -732,7 +732,7 @@ class Importer:
             if person_id is None:
                 self.dangling("roles", line, "userSourcedId", user, "user")
                 continue
-            if user not in self.changed_users:
+            if not self.user_changed(user):
                 continue
             role, school = values[at_role], self.schools.get(values[at_org])
             if role == "student" and person_id in self.student_of:
@@ -816,7 +816,8 @@ class Importer:
                 changed_people.append((*fields, pk))
             else:
                 new_people.append((sid, fields))
-            self.changed_users.add(sid)
+            if not self.first_users:
+                self.changed_users.add(sid)
             todo.append((row, None, user_roles, gender))
         if self.errors:
             return
@@ -947,6 +948,15 @@ class Importer:
             unique=True,
         )
 
+    @property
+    def first_users(self) -> bool:
+        """Whether the district had no users before this import (then every user is new)."""
+        return self.present.get(m.KIND_PERSON) is False
+
+    def user_changed(self, sid: str) -> bool:
+        """Whether this import writes the user (a user of the zip: new or changed)."""
+        return self.first_users or sid in self.changed_users
+
     def _existing_pks(self, model: type[Any], pks: list[int]) -> set[int]:
         """Which of these primary keys still exist (one query per 2000; none when there are none)."""
         out: set[int] = set()
@@ -960,14 +970,14 @@ class Importer:
 
     def agents(self) -> None:
         """Guardianships from agentSourcedIds (either side may list the other)."""
-        if not self.changed_users:
+        if not self.first_users and not self.changed_users:
             return
         before = Guardianship.objects.filter(district=self.district).count()
         header = spec.HEADERS["users"]
         at_sid, at_agents = header.index("sourcedId"), header.index("agentSourcedIds")
         # Only rows of changed users with agents are checked and turned into dicts (the users pass has
         # checked every row already).
-        rows = self.rows("users", lambda v: bool(v[at_agents]) and v[at_sid] in self.changed_users)
+        rows = self.rows("users", lambda v: bool(v[at_agents]) and self.user_changed(v[at_sid]))
         for chunk in _chunks(rows, self.batch):
             pairs: list[tuple[int, int, int]] = []  # (line, student person, guardian person)
             for line, row, _ in chunk:
