@@ -20,6 +20,11 @@ Pure Python on OR-Tools, no Django. Two layers:
      soft penalty (FET's weights) until the time limit, :meth:`TimetableSolver.cancel`, or a proof that
      nothing better exists.
 
+  Large schools without per-teacher or per-class day limits (more than ``LARGE`` activities) take another
+  road to the first complete timetable: the ejection search of :mod:`.ejection` (place the most demanding
+  lesson where it displaces least, requeue what it displaced), then CP-SAT repair on small models (the
+  lessons that stay become busy hours), then step 2 on the whole model for the soft penalty.
+
   Progress goes to a callback after every improvement; ``cancel`` keeps the best timetable so far
   (``SolveResult.partial`` when nothing complete was found yet).
 
@@ -33,12 +38,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ortools.sat.python import cp_model
 
 from . import model as mdl
+from .ejection import Ejection, place_weight
 
 SCALE = 10000  # objective units per FET conflict
 
@@ -249,6 +255,11 @@ class _Model:
         self.relax = relax
         self.optional = optional
         self.unplaced: list[Any] = []
+        # the price of leaving a lesson out grows with its size, so that the repair search makes room for
+        # the big blocks (a whole year's five-hour block) first and leaves the small, easily placed ones
+        self.unplaced_weight: list[int] = [
+            place_weight(a.duration, len(a.teachers) + len(a.subgroups)) for a in c.acts
+        ]
         self.slacks: list[Any] = []
         self.slack_owner: list[tuple[str, int]] = []  # the teacher / subgroup each slack belongs to
         self._owner: tuple[str, int] = ("", -1)
@@ -317,6 +328,12 @@ class _Model:
             lits = self.busy_lits(self.res_acts.get((kind, index), []), slots)
             if lits and w > 0:
                 self.penalties.append((weight_units(w), sum(lits)))
+
+    def repair_expr(self) -> Any:
+        """What the repair search drives to zero: gap-limit slack plus the weighted unplaced lessons."""
+        return sum(self.slacks) + sum(
+            w * u for w, u in zip(self.unplaced_weight, self.unplaced, strict=False)
+        )
 
     # helpers
     def onday(self, i: int, d: int) -> Any:
@@ -827,6 +844,8 @@ class TimetableSolver:
         if problems:
             return self._result("precheck", problems)
         self._report("first", None)
+        if len(c.acts) > LARGE and self._reducible() and self.params.first_limit is None:
+            return self._result(self._solve_large())
         # 1. any timetable (gap limits relaxed); if that takes too long, every activity may stay unplaced at
         #    a price and the search below places them
         first_cap = self.params.first_limit
@@ -841,7 +860,7 @@ class TimetableSolver:
             if self._left() < 1 or self._cancel.is_set():
                 return self._result("unknown")
             model = _Model(c, optional=True)
-            model.m.minimize(sum(model.unplaced) + sum(model.slacks))
+            model.m.minimize(model.repair_expr())
             for u in model.unplaced:  # nothing placed is a timetable too: start from there
                 model.m.add_hint(u, True)
             limit = min(self._left(), max(5.0, 0.05 * self.params.time_limit))
@@ -855,13 +874,13 @@ class TimetableSolver:
                 model.m.clear_hints()
                 self.solutions = 0
                 self._violated = []
-                slack_expr = sum([*model.slacks, *model.unplaced])
+                slack_expr = model.repair_expr()
                 pen_expr = model.objective()
                 model.m.minimize(BIG * slack_expr + pen_expr)
                 status_name = self._lns(model, [None] * n, {}, n, 0, slack_expr, pen_expr)
                 return self._result(status_name)
         cur, rooms = self._read(model, solver)
-        slack_expr = sum([*model.slacks, *model.unplaced])
+        slack_expr = model.repair_expr()
         pen_expr = model.objective()
         slack = int(solver.value(slack_expr)) if model.slacks or model.unplaced else 0
         pen = int(solver.value(pen_expr)) if model.penalties else 0
@@ -874,6 +893,48 @@ class TimetableSolver:
         # 2. large-neighbourhood search
         status_name = self._lns(model, cur, rooms, slack, pen, slack_expr, pen_expr)
         return self._result(status_name)
+
+    def _solve_large(self) -> str:
+        """Large schools without per-day limits: the ejection search (:mod:`.ejection`) places the lessons,
+        the CP-SAT repair on small models (:meth:`_repair`) places what it leaves; then the soft penalty
+        goes down by the neighbourhood search on the whole model."""
+        c = self.c
+        n = len(c.acts)
+        cur: list[int | None] = [None] * n
+        rooms: dict[int, int] = {}
+        ej = Ejection(c, cur, rooms, self.params.seed)
+        # the ejection search until every lesson it handles is placed (or the time is up); the CP-SAT
+        # repair then places those under links it does not handle, or what it left
+        ej.run(
+            self._t0 + self.params.time_limit,
+            self._cancel.is_set,
+            lambda left: self._report("first", None, hard=left),
+            patience=float("inf"),
+        )
+        self._report("first", None, hard=sum(1 for x in cur if x is None))
+        left, rooms = self._repair(cur, rooms, self.params.time_limit)
+        if left:
+            self.partial = self._assignment(cur, rooms)
+            return "feasible"  # reported as incomplete: nothing complete yet
+        model = _Model(c, optional=True)
+        slack_expr = model.repair_expr()
+        pen_expr = model.objective()
+        model.m.minimize(BIG * slack_expr + pen_expr)
+        fixed = [model.x[i][s] for i, s in enumerate(cur) if s is not None]
+        fixed += [model.room_choice[i][r] for i, r in rooms.items() if i in model.room_choice]
+        model.m.add_assumptions(fixed)
+        solver = self._new_solver(max(1.0, min(self._left(), 60.0)), self.params.seed, first=False)
+        status = self._run(model, solver)
+        model.m.clear_assumptions()
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # the model refuses it: not complete
+            self.partial = self._assignment(cur, rooms)
+            return "feasible"
+        pen = int(solver.value(pen_expr)) if model.penalties else 0
+        self.solutions += 1
+        self._accept(model, cur, rooms, 0, pen)
+        if not model.penalties or self.params.first_only or self._left() <= 0.05:
+            return "feasible"
+        return self._lns(model, cur, rooms, 0, pen, slack_expr, pen_expr)
 
     def _read(self, model: _Model, solver: cp_model.CpSolver) -> tuple[list[int | None], dict[int, int]]:
         cur: list[int | None] = [
@@ -931,6 +992,8 @@ class TimetableSolver:
         n = len(c.acts)
         free: set[int] = set()
         unplaced = [i for i in range(n) if cur[i] is None]
+        if unplaced and rng.random() < 0.5:
+            return self._blockers(rng, model, cur, unplaced, size)
         if unplaced:
             free.update(rng.sample(unplaced, min(len(unplaced), max(1, size // 3))))
         keys = list(model.res_acts)
@@ -957,6 +1020,215 @@ class TimetableSolver:
             if free.intersection(group):
                 free.update(group)
         return free
+
+    def _blockers(
+        self, rng: random.Random, model: _Model, cur: list[int | None], unplaced: list[int], size: int
+    ) -> set[int]:
+        """An ejection neighbourhood: a few unplaced lessons, each with a day it could go on, and every
+        lesson that its teachers, students and room have on that day; then the lessons the same teachers
+        have on that day, so that the day can be reshuffled around the newcomer."""
+        c, H = self.c, self.c.n_hours
+        free: set[int] = set()
+        # the biggest unplaced lessons first: they are the hardest to fit in later
+        weights = [model.unplaced_weight[i] for i in unplaced]
+        tries = 0
+        while len(free) < size and tries < 8:
+            tries += 1
+            i = rng.choices(unplaced, weights=weights)[0]
+            a = c.acts[i]
+            if not a.starts:
+                continue
+            d = rng.choice(a.starts) // H
+            keys = [("teacher", t) for t in a.teachers] + [("subgroup", g) for g in a.subgroups]
+            if a.rooms is not None and len(a.rooms) == 1:
+                keys.append(("room", a.rooms[0]))
+            day: set[int] = {i}
+            for key in keys:
+                day.update(
+                    j for j in model.res_acts.get(key, ()) if (sl := cur[j]) is not None and sl // H == d
+                )
+            for j in list(day):
+                for t in c.acts[j].teachers:
+                    if rng.random() < 0.5:
+                        day.update(
+                            k
+                            for k in model.res_acts.get(("teacher", t), ())
+                            if (sl := cur[k]) is not None and sl // H == d
+                        )
+            free |= day
+        for group in (*c.same_start, *c.same_day, *c.same_hour):
+            if free.intersection(group):
+                free.update(group)
+        return free
+
+    def _reducible(self) -> bool:
+        """Whether lessons that stay where they are can leave the repair model, their hours simply taken
+        from their teachers, students and rooms: true unless a per-teacher/students limit or an
+        end-of-day rule looks at a whole day."""
+        return not self.c.limits and not self.c.ends_day
+
+    def _reduced(
+        self, cur: list[int | None], rooms: dict[int, int], free: set[int]
+    ) -> tuple[Compiled, list[int], list[int]]:
+        """The repair problem of one neighbourhood: the freed lessons with every start left open by the
+        lessons that stay; the staying lessons linked to a freed one (same start, min days, …) are pinned
+        where they are. Returns the small problem, its activities' indices in the whole, and the pinned."""
+        c = self.c
+        groups: list[list[int]] = [
+            *c.same_start,
+            *c.same_day,
+            *c.same_hour,
+            *c.not_overlapping,
+            *(g for g, *_ in c.min_days),
+            *(g for g, _ in c.min_gaps),
+            *(g for g, _ in c.max_days_between),
+            *([a, b] for a, b in (*c.consecutive, *c.grouped, *c.ordered)),
+        ]
+        keep = set(free)
+        linked = [g for g in groups if keep.intersection(g)]
+        pinned = sorted({i for g in linked for i in g if i not in free and cur[i] is not None})
+        keep.update(pinned)
+        t_off = [set(x) for x in c.teacher_off] if c.teacher_off else [set() for _ in c.teacher_names]
+        g_off = [set(x) for x in c.subgroup_off] if c.subgroup_off else [set() for _ in c.subgroup_names]
+        r_off = [set(x) for x in c.room_off] if c.room_off else [set() for _ in c.room_names]
+        for i, a in enumerate(c.acts):
+            s0 = cur[i]
+            if i in keep or s0 is None:
+                continue
+            span = range(s0, s0 + a.duration)
+            for t in a.teachers:
+                t_off[t].update(span)
+            for g in a.subgroups:
+                g_off[g].update(span)
+            r = (
+                rooms.get(i)
+                if i in rooms
+                else (a.rooms[0] if a.rooms is not None and len(a.rooms) == 1 else None)
+            )
+            if r is not None:
+                r_off[r].update(span)
+        order = sorted(keep)
+        new = {old: k for k, old in enumerate(order)}
+        acts: list[CAct] = []
+        pinned_set = set(pinned)
+        for i in order:
+            a = c.acts[i]
+            if i in pinned_set:
+                r = rooms.get(i)
+                acts.append(replace(a, starts=[cur[i]], rooms=(r,) if r is not None else a.rooms))  # type: ignore[list-item]
+                continue
+            busy = [t_off[t] for t in a.teachers] + [g_off[g] for g in a.subgroups]
+            if a.rooms is not None and len(a.rooms) == 1:
+                busy.append(r_off[a.rooms[0]])
+            starts = [st for st in a.starts if not any(st + k in b for b in busy for k in range(a.duration))]
+            acts.append(replace(a, starts=starts))
+
+        def sub(g: Iterable[int]) -> list[int]:
+            return [new[i] for i in g if i in new]
+
+        def inside(g: Iterable[int]) -> bool:
+            return bool(free.intersection(g)) and all(i in new or cur[i] is None for i in g)
+
+        small = replace(
+            c,
+            acts=acts,
+            teacher_off=t_off,
+            subgroup_off=g_off,
+            room_off=r_off,
+            same_start=[sub(g) for g in c.same_start if inside(g)],
+            same_day=[sub(g) for g in c.same_day if inside(g)],
+            same_hour=[sub(g) for g in c.same_hour if inside(g)],
+            not_overlapping=[sub(g) for g in c.not_overlapping if inside(g)],
+            min_days=[(sub(g), k, cons, w) for g, k, cons, w in c.min_days if w >= 100 and inside(g)],
+            soft_starts=[],
+            consecutive=[(new[a], new[b]) for a, b in c.consecutive if a in new and b in new],
+            grouped=[(new[a], new[b]) for a, b in c.grouped if a in new and b in new],
+            ordered=[(new[a], new[b]) for a, b in c.ordered if a in new and b in new],
+            ends_day=[],
+            min_gaps=[(sub(g), n) for g, n in c.min_gaps if inside(g)],
+            max_days_between=[(sub(g), n) for g, n in c.max_days_between if inside(g)],
+            soft_off=[],
+            limits=[],
+        )
+        return small, order, pinned
+
+    def _repair(
+        self, cur: list[int | None], rooms: dict[int, int], budget_end: float
+    ) -> tuple[int, dict[int, int]]:
+        """Large-neighbourhood repair on small models (see :meth:`_reduced`) until every lesson is placed,
+        the time is up or the search is cancelled. Works on ``cur``/``rooms`` in place; returns the weighted
+        unplaced count left and ``rooms``."""
+        c = self.c
+        n = len(c.acts)
+        rng = random.Random(self.params.seed)
+        weights = [place_weight(a.duration, len(a.teachers) + len(a.subgroups)) for a in c.acts]
+        left = sum(weights[i] for i in range(n) if cur[i] is None)
+        probe = _Model.__new__(_Model)  # only res_acts / unplaced_weight for the neighbourhoods
+        probe.res_acts = {}
+        for i, a in enumerate(c.acts):
+            for t in a.teachers:
+                probe.res_acts.setdefault(("teacher", t), []).append(i)
+            for g in a.subgroups:
+                probe.res_acts.setdefault(("subgroup", g), []).append(i)
+            if a.rooms is not None and len(a.rooms) == 1:
+                probe.res_acts.setdefault(("room", a.rooms[0]), []).append(i)
+        probe.unplaced_weight = weights
+        frac = 0.15
+        while left and time.monotonic() - self._t0 < budget_end and not self._cancel.is_set():
+            self.iterations += 1
+            size = max(2, min(n, int(frac * n)))
+            unplaced = [i for i in range(n) if cur[i] is None]
+            if rng.random() < 0.6:
+                free = self._blockers(rng, probe, cur, unplaced, size)
+            else:
+                self._violated = [("teacher", t) for i in unplaced for t in c.acts[i].teachers] + [
+                    ("subgroup", g) for i in unplaced for g in c.acts[i].subgroups
+                ]
+                free = self._neighbourhood(rng, probe, cur, size)
+            small, order, pinned = self._reduced(cur, rooms, free)
+            model = _Model(small, optional=True)
+            for j in pinned:
+                lit = model.x[order.index(j)].get(cur[j])  # type: ignore[arg-type]
+                if lit is not None:
+                    model.m.add(lit == 1)
+            before = sum(weights[i] for i in free if cur[i] is None)
+            expr = sum(w * u for w, u in zip(model.unplaced_weight, model.unplaced, strict=True))
+            model.m.add(expr <= before)
+            model.m.minimize(expr)
+            for k, i in enumerate(order):
+                for st, lit in model.x[k].items():
+                    model.m.add_hint(lit, st == cur[i])
+                model.m.add_hint(model.unplaced[k], cur[i] is None)
+            limit = min(2.0, budget_end - (time.monotonic() - self._t0))
+            solver = self._new_solver(max(0.05, limit), self.params.seed + self.iterations, first=False)
+            solver.parameters.cp_model_presolve = True
+            status = self._run(model, solver)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                after = int(solver.objective_value)
+                if after <= before:
+                    for k, i in enumerate(order):
+                        if i in pinned:
+                            continue
+                        cur[i] = next(
+                            (st for st, lit in model.x[k].items() if solver.boolean_value(lit)), None
+                        )
+                        zs = model.room_choice.get(k)
+                        if zs:
+                            r = next((r for r, z in zs.items() if solver.boolean_value(z)), None)
+                            if r is not None:
+                                rooms[i] = r
+                            else:
+                                rooms.pop(i, None)
+                        elif small.acts[k].rooms is not None and len(small.acts[k].rooms or ()) > 1:
+                            rooms.pop(i, None)
+                    if after < before:
+                        left -= before - after
+                        self.solutions += 1
+                        self._report("first", None, hard=sum(1 for x in cur if x is None))
+                frac = min(0.5, frac * 1.1) if status == cp_model.OPTIMAL else max(0.03, frac * 0.93)
+            else:
+                frac = max(0.03, frac * 0.85)
+        return left, rooms
 
     def _lns(
         self,
