@@ -21,6 +21,7 @@ class Inserter:
     def __init__(self) -> None:
         self.vendor = connection.vendor
         self.next_id: dict[str, int] = {}
+        self.written: dict[str, int] = {}  # table → rows inserted
 
     def ids(self, model: type[models.Model], n: int) -> list[int]:
         if n == 0:
@@ -45,6 +46,7 @@ class Inserter:
         if not rows:
             return
         table = model._meta.db_table
+        self.written[table] = self.written.get(table, 0) + len(rows)
         cols = ", ".join(f'"{c}"' for c in columns)
         marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
         with connection.cursor() as cursor:
@@ -76,6 +78,19 @@ class Inserter:
         sets = ", ".join(f'"{c}" = %s' for c in set_columns)
         with connection.cursor() as cursor:
             cursor.executemany(f'UPDATE "{table}" SET {sets} WHERE id = %s', rows)
+
+    def analyze(self, min_rows: int) -> list[str]:
+        """PostgreSQL: ANALYZE each table that got at least `min_rows` rows, so that the planner's
+        statistics know them before autovacuum does (a re-import soon after a first import of an empty
+        district otherwise looks its sourcedIds up with a plan made for an empty table: a sequential
+        scan per query). Inside the import's transaction, ANALYZE samples its own new rows too."""
+        if self.vendor != "postgresql":
+            return []
+        tables = sorted(t for t, n in self.written.items() if n >= min_rows)
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f'ANALYZE "{table}"')
+        return tables
 
 
 def select(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -71,6 +71,7 @@ from .models import SourcedId
 from .spec import Collector, OneRosterFileError
 
 BATCH = 5000
+ANALYZE_AFTER = 20_000  # rows written to a table after which its planner statistics are refreshed
 PERSON_COLUMNS = ["family_name", "given_name", "email", "phone", "gender", "birth_date"]
 
 Row = dict[str, str]
@@ -266,6 +267,9 @@ class Importer:
                 with bulk_settings(), transaction.atomic():
                     self._run()
                     self.errors.raise_if_any()
+                    started = time.perf_counter()
+                    if self.sql.analyze(ANALYZE_AFTER):
+                        self.report.seconds["analyze"] = round(time.perf_counter() - started, 3)
                     record(self.actor, "oneroster.import", self.district, after=self.report.as_dict())
             except IntegrityError as exc:
                 raise OneRosterFileError(
