@@ -245,6 +245,7 @@ def solve_version(
     compiled = engine.compile_instance(inst)
     params = engine.SolveParams(time_limit=time_limit, seed=1, workers=1)
     result = engine.TimetableSolver(compiled, params, on_progress=progress).solve()
+    result.problems = [in_reader_language(p) for p in result.problems]
     if result.assignment is None and result.partial:
         try:
             placed = apply_solution(user, version, result.partial, mapping, partial=True)
@@ -359,3 +360,12 @@ def solver_available() -> bool:
     except Exception:  # noqa: BLE001 — OR-Tools missing or the engine not installed
         return False
     return hasattr(engine, "compile_instance") and hasattr(engine, "TimetableSolver")
+
+
+def in_reader_language(problem: str) -> str:
+    """The engine's reasons are English; those it marked (:class:`engine.solver.Problem`) are shown in the
+    reader's language."""
+    template = getattr(problem, "template", None)
+    if template is None:
+        return str(problem)
+    return gettext(template) % problem.params  # type: ignore[attr-defined]

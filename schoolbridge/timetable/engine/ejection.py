@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from .solver import Compiled
 
 Key = tuple[int, int]
-DECAY = 1.0  # every 1000 steps, how much of a lesson's push-out count is kept
+# after this many steps without a better state, the push-out counts are forgotten (all but FORGET of them),
+# so that lessons that became too dear to move can move again
+STALL = 20000
+FORGET = 0.1
 
 
 def _bits(slots: set[int]) -> int:
@@ -313,14 +316,16 @@ class Ejection:
         best_state = (list(self.cur), dict(self.rooms))
         last_report = 0.0
         last_better = time.monotonic()
+        better_step = 0
         while queue:
             if self.step % 64 == 0:
                 now = time.monotonic()
                 if now > deadline or now - last_better > patience or stop():
                     break
             self.step += 1
-            if self.step % 1000 == 0:  # old pushes count less and less
-                self.ejections = [e * DECAY for e in self.ejections]
+            if self.step - better_step > STALL:
+                self.ejections = [e * FORGET for e in self.ejections]
+                better_step = self.step
             _p, _st, unit = heapq.heappop(queue)
             queued.discard(unit)
             if not self.starts[unit]:
@@ -333,6 +338,7 @@ class Ejection:
                 best = unplaced
                 best_state = (list(self.cur), dict(self.rooms))
                 now = last_better = time.monotonic()
+                better_step = self.step
                 if on_progress and now - last_report > 0.5:
                     last_report = now
                     on_progress(sum(1 for x in self.cur if x is None))

@@ -160,19 +160,86 @@ class SolveResult:
 # ------------------------------------------------------------------------------------------- pre-checks
 
 
+def gettext_noop(message: str) -> str:
+    """Marks an English message for the translation catalogue (the engine itself has no Django)."""
+    return message
+
+
+class Problem(str):
+    """A reason, in plain English, why no timetable can exist; ``template`` and ``params`` let the
+    application show it in the reader's language (``gettext(p.template) % p.params``)."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Problem:
+        obj = super().__new__(cls, template % params)
+        obj.template = template
+        obj.params = params
+        return obj
+
+
+# one template per kind of resource, so that each reads naturally once translated
+_TOO_MANY = {
+    "teacher": gettext_noop("Teacher %(name)s: %(need)d lessons required, only %(avail)d periods available"),
+    "subgroup": gettext_noop(
+        "Students %(name)s: %(need)d lessons required, only %(avail)d periods available"
+    ),
+    "room": gettext_noop("Room %(name)s: %(need)d lessons required, only %(avail)d periods available"),
+}
+_TOO_MANY_LIMITS = {
+    "teacher": gettext_noop(
+        "Teacher %(name)s: %(need)d lessons required, only %(avail)d periods available within the limits "
+        "of hours per day and days per week"
+    ),
+    "subgroup": gettext_noop(
+        "Students %(name)s: %(need)d lessons required, only %(avail)d periods available within the limits "
+        "of hours per day and days per week"
+    ),
+    "room": gettext_noop(
+        "Room %(name)s: %(need)d lessons required, only %(avail)d periods available within the limits "
+        "of hours per day and days per week"
+    ),
+}
+_TOO_FEW = {
+    "teacher": gettext_noop(
+        "Teacher %(name)s: at least %(hours)d hours every day need %(want)d lessons, only %(need)d are required"
+    ),
+    "subgroup": gettext_noop(
+        "Students %(name)s: at least %(hours)d hours every day need %(want)d lessons, only %(need)d are required"
+    ),
+    "room": gettext_noop(
+        "Room %(name)s: at least %(hours)d hours every day need %(want)d lessons, only %(need)d are required"
+    ),
+}
+
+
 def precheck(c: Compiled) -> list[str]:
-    """Cheap counting checks; each message says in plain words why no timetable can exist."""
+    """Cheap counting checks; each message (a :class:`Problem`) says in plain words why no timetable can
+    exist."""
     problems: list[str] = []
     H, D = c.n_hours, c.n_days
     for a in c.acts:
         if not a.starts:
             problems.append(
-                f"Activity {a.id} ({a.label}): no allowed starting time is left "
-                "(preferred times, breaks and not-available times exclude every slot)"
+                Problem(
+                    gettext_noop(
+                        "Activity %(id)s (%(label)s): no allowed starting time is left (preferred times, "
+                        "breaks and not-available times exclude every slot)"
+                    ),
+                    id=a.id,
+                    label=a.label,
+                )
             )
         if a.rooms is not None and not a.rooms:
             problems.append(
-                f"Activity {a.id} ({a.label}): no room satisfies its room constraints and capacity"
+                Problem(
+                    gettext_noop(
+                        "Activity %(id)s (%(label)s): no room satisfies its room constraints and capacity"
+                    ),
+                    id=a.id,
+                    label=a.label,
+                )
             )
 
     def count(kind: str, idx: int, name: str, acts: list[CAct], off: set[int]) -> None:
@@ -189,19 +256,14 @@ def precheck(c: Compiled) -> list[str]:
                 days = min(days, lim.value)
         day_avail = sorted((H - sum(1 for h in range(H) if d * H + h in off) for d in range(D)), reverse=True)
         cap = sum(min(per_day, x) for x in day_avail[:days])
-        label = {"teacher": "Teacher", "subgroup": "Students", "room": "Room"}[kind]
         if need > avail:
-            problems.append(f"{label} {name}: {need} lessons required, only {avail} periods available")
+            problems.append(Problem(_TOO_MANY[kind], name=name, need=need, avail=avail))
         elif need > cap:
-            problems.append(
-                f"{label} {name}: {need} lessons required, only {cap} periods available "
-                f"within the limits of hours per day and days per week"
-            )
+            problems.append(Problem(_TOO_MANY_LIMITS[kind], name=name, need=need, avail=cap))
         for lim in lims:
             if lim.what == "min_hours_daily" and not lim.extra and need < lim.value * D:
                 problems.append(
-                    f"{label} {name}: at least {lim.value} hours every day need {lim.value * D} lessons, "
-                    f"only {need} are required"
+                    Problem(_TOO_FEW[kind], name=name, hours=lim.value, want=lim.value * D, need=need)
                 )
 
     by_teacher: list[list[CAct]] = [[] for _ in c.teacher_names]
@@ -229,8 +291,16 @@ def precheck(c: Compiled) -> list[str]:
             if len(group) > windows:
                 ids = ", ".join(str(c.acts[i].id) for i in group)
                 problems.append(
-                    f"Activities {ids}: {len(group)} activities must be at least {k} day(s) apart, "
-                    f"but the week has only {D} days"
+                    Problem(
+                        gettext_noop(
+                            "Activities %(ids)s: %(n)d activities must be at least %(k)d day(s) apart, "
+                            "but the week has only %(days)d days"
+                        ),
+                        ids=ids,
+                        n=len(group),
+                        k=k,
+                        days=D,
+                    )
                 )
     for group in c.same_start:
         common = set(c.acts[group[0]].starts)
@@ -239,7 +309,12 @@ def precheck(c: Compiled) -> list[str]:
         if not common:
             ids = ", ".join(str(c.acts[i].id) for i in group)
             problems.append(
-                f"Activities {ids} must start together but have no allowed starting time in common"
+                Problem(
+                    gettext_noop(
+                        "Activities %(ids)s must start together but have no allowed starting time in common"
+                    ),
+                    ids=ids,
+                )
             )
     return problems
 
@@ -736,7 +811,7 @@ class SolveParams:
     log: bool = False  # CP-SAT's own search log on stderr
 
 
-INFEASIBLE = "The constraints contradict each other (the solver proved it)"
+INFEASIBLE = Problem(gettext_noop("The constraints contradict each other (the solver proved it)"))
 BIG = SCALE * 100_000
 LARGE = 800  # activities
 SUBSOLVERS = (
