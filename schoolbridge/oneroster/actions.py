@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
@@ -29,7 +30,7 @@ from schoolbridge.core.models import Class, District, School
 from schoolbridge.grades.models import Assessment, AssessmentSubject, Score
 
 from . import mapping as m
-from .export import export_zip
+from .export import write_zip
 from .importer import Report, import_zip, parse_result, score_time
 from .models import AccessToken, CallLog, Client, SourcedId
 from .spec import SCORE_STATUSES, parse_date
@@ -160,12 +161,21 @@ def import_oneroster(actor: Any, district: District, source: Any) -> Report:
     return import_zip(district, source, actor=actor)
 
 
-def export_oneroster(actor: Any, district: District, school: School | None = None) -> bytes:
+def export_oneroster(actor: Any, district: District, school: School | None = None) -> IO[bytes]:
+    """The OneRoster zip of the district (or one school) in a temporary file, rewound; audited. The zip
+    is written row chunk by row chunk, so a large district never sits in memory."""
     _require_manager(actor, district, school)
-    data = export_zip(district, school)
-    with transaction.atomic():
-        record(actor, "oneroster.export", school or district, after={"bytes": len(data)})
-    return data
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
+    try:
+        counts = write_zip(district, school, out)
+        size = out.tell()
+        out.seek(0)
+        with transaction.atomic():
+            record(actor, "oneroster.export", school or district, after={"bytes": size, "rows": counts})
+    except BaseException:
+        out.close()
+        raise
+    return out
 
 
 # --------------------------------------------------------------------------- gradebook PUT / DELETE

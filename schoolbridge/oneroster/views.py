@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -370,9 +370,9 @@ def deactivate(request: HttpRequest, school_id: int, pk: int) -> HttpResponse:
 
 
 @login_required
-def export(request: HttpRequest, school_id: int) -> HttpResponse:
+def export(request: HttpRequest, school_id: int) -> FileResponse:
     school = _managed(request, school_id)
     data = actions.export_oneroster(request.user, school.district, school)
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="oneroster-{school.code}.zip"'
-    return response
+    return FileResponse(
+        data, as_attachment=True, filename=f"oneroster-{school.code}.zip", content_type="application/zip"
+    )
