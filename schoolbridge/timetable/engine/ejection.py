@@ -173,7 +173,7 @@ class Ejection:
         self.cur[i] = None
 
     def _conflicts(
-        self, i: int, s: int, busy: int, bound: float = math.inf
+        self, i: int, s: int, busy: int, bound: float = math.inf, taken: frozenset[int] = frozenset()
     ) -> tuple[set[int], int | None] | None:
         """The activities that block activity i at start s, and the room it would take; None when no
         candidate room is available at those hours, or when pushing out the blockers would cost
@@ -213,7 +213,7 @@ class Ejection:
         if a.rooms is not None and len(a.rooms) > 1:
             best: tuple[float, int, set[int]] | None = None
             for r in a.rooms:
-                if self.room_blocked[r] & bits:
+                if r in taken or self.room_blocked[r] & bits:  # taken: by a lesson starting with it
                     continue
                 if not self.mask.get((2, r), 0) & bits:
                     best = (0, r, set())
@@ -243,12 +243,18 @@ class Ejection:
         order = list(starts)
         self.rng.shuffle(order)
         single = len(unit) == 1
+        # rooms the unit's own lessons hold at that start: a fixed room, or one chosen for a lesson before
+        fixed_rooms = frozenset(
+            rr[0] for k in unit if (rr := self.c.acts[k].rooms) is not None and len(rr) == 1
+        )
         for s in order:
             ejected: set[int] = set()
             rooms: dict[int, int | None] = {}
             ok = True
             for i in unit:
-                got = self._conflicts(i, s, busy[i], best[0] if best is not None and single else math.inf)
+                bound = best[0] if best is not None and single else math.inf
+                taken = fixed_rooms | {r for r in rooms.values() if r is not None}
+                got = self._conflicts(i, s, busy[i], bound, taken)
                 if got is None:
                     ok = False
                     break

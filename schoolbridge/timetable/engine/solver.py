@@ -814,6 +814,8 @@ class SolveParams:
 INFEASIBLE = Problem(gettext_noop("The constraints contradict each other (the solver proved it)"))
 BIG = SCALE * 100_000
 LARGE = 800  # activities
+EJECTION_PATIENCE = 15.0  # seconds without a better state before the ejection search hands over
+REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the ejection search takes over again
 SUBSOLVERS = (
     "no_lp",
     "quick_restart_no_lp",
@@ -977,17 +979,25 @@ class TimetableSolver:
         n = len(c.acts)
         cur: list[int | None] = [None] * n
         rooms: dict[int, int] = {}
-        ej = Ejection(c, cur, rooms, self.params.seed)
-        # the ejection search until every lesson it handles is placed (or the time is up); the CP-SAT
-        # repair then places those under links it does not handle, or what it left
-        ej.run(
-            self._t0 + self.params.time_limit,
-            self._cancel.is_set,
-            lambda left: self._report("first", None, hard=left),
-            patience=float("inf"),
-        )
-        self._report("first", None, hard=sum(1 for x in cur if x is None))
-        left, rooms = self._repair(cur, rooms, self.params.time_limit)
+        # the ejection search until it stalls, then CP-SAT repair on small models (whole weeks of the
+        # students sets of an unplaced lesson, the days around it) for a while, and again, until every
+        # lesson is placed or the time is up
+        end = self.params.time_limit
+        left = 1
+        for rnd in range(1_000_000):
+            Ejection(c, cur, rooms, self.params.seed + rnd).run(
+                self._t0 + end,
+                self._cancel.is_set,
+                lambda k: self._report("first", None, hard=k),
+                patience=EJECTION_PATIENCE,
+            )
+            self._report("first", None, hard=sum(1 for x in cur if x is None))
+            if all(x is not None for x in cur) or self._left() <= 0.05 or self._cancel.is_set():
+                left = sum(1 for x in cur if x is None)
+                break
+            left, rooms = self._repair(cur, rooms, min(end, self._elapsed() + REPAIR_ROUND))
+            if not left or self._left() <= 0.05 or self._cancel.is_set():
+                break
         if left:
             self.partial = self._assignment(cur, rooms)
             return "feasible"  # reported as incomplete: nothing complete yet
@@ -1091,6 +1101,23 @@ class TimetableSolver:
             else:  # a random set
                 free.add(rng.randrange(n))
         # linked activities move together
+        for group in (*c.same_start, *c.same_day, *c.same_hour):
+            if free.intersection(group):
+                free.update(group)
+        return free
+
+    def _students_week(self, rng: random.Random, model: _Model, unplaced: list[int]) -> set[int]:
+        """An unplaced lesson and the whole week of every students set it has (a lesson for a whole year
+        needs the same hour free in each of the year's groups), sometimes with the week of its teachers."""
+        c = self.c
+        i = rng.choices(unplaced, weights=[model.unplaced_weight[j] for j in unplaced])[0]
+        a = c.acts[i]
+        free = {i}
+        for g in a.subgroups:
+            free.update(model.res_acts.get(("subgroup", g), ()))
+        for t in a.teachers:
+            if rng.random() < 0.5:
+                free.update(model.res_acts.get(("teacher", t), ()))
         for group in (*c.same_start, *c.same_day, *c.same_hour):
             if free.intersection(group):
                 free.update(group)
@@ -1253,7 +1280,10 @@ class TimetableSolver:
             self.iterations += 1
             size = max(2, min(n, int(frac * n)))
             unplaced = [i for i in range(n) if cur[i] is None]
-            if rng.random() < 0.6:
+            kind = rng.random()
+            if kind < 0.5:
+                free = self._students_week(rng, probe, unplaced)
+            elif kind < 0.8:
                 free = self._blockers(rng, probe, cur, unplaced, size)
             else:
                 self._violated = [("teacher", t) for i in unplaced for t in c.acts[i].teachers] + [

@@ -76,6 +76,36 @@ def test_ejection_completes_a_school_with_no_free_period() -> None:
     assert cur[a] == cur[b]
 
 
+def test_lessons_starting_together_get_different_rooms() -> None:
+    """Three lessons start together and each may use either of two gyms or the field: each gets its own
+    (chosen one by one, a room taken by the first is not offered to the second)."""
+    inst = tight_school(n=3, days=2)
+    inst.rooms = {name: m.Room(name, capacity=40) for name in ("Gym1", "Gym2", "Field")}
+    ids = sorted(inst.activities)
+    sport = (ids[0], ids[2 * 3 + 2 * 2 - 2], ids[2 * 3 * 2 + 2 * 2])  # T0-C0, T1-C1, T2-C2: first lessons
+    inst.time_constraints.append(m.ActivitiesSameStartingTime(activity_ids=sport))
+    inst.space_constraints += [
+        m.ActivityPreferredRooms(activity_id=a, rooms=("Gym1", "Gym2", "Field")) for a in sport
+    ]
+    c = compile_instance(inst)
+    cur: list[int | None] = [None] * len(c.acts)
+    rooms: dict[int, int] = {}
+    import time
+
+    assert Ejection(c, cur, rooms, seed=4).run(time.monotonic() + 10, lambda: False) == 0
+    index = {act.id: i for i, act in enumerate(c.acts)}
+    got = [rooms[index[a]] for a in sport]
+    assert len({cur[index[a]] for a in sport}) == 1
+    assert len(set(got)) == 3, got
+    sol = {
+        act.id: m.Placement(s // c.n_hours, s % c.n_hours, c.room_names[rooms[i]] if i in rooms else None)
+        for i, (act, s) in enumerate(zip(c.acts, cur, strict=True))
+        if s is not None
+    }
+    rep = score(inst, sol)
+    assert rep.hard_total == 0, rep.to_text()
+
+
 def test_ejection_leaves_what_cannot_fit_and_keeps_the_rest_valid() -> None:
     """One lesson too many for teacher T0 (a fourth C0 lesson): at most that much stays out, and what is placed
     has no clash."""
