@@ -814,7 +814,7 @@ class SolveParams:
 INFEASIBLE = Problem(gettext_noop("The constraints contradict each other (the solver proved it)"))
 BIG = SCALE * 100_000
 LARGE = 800  # activities
-EJECTION_PATIENCE = 15.0  # seconds without a better state before the ejection search hands over
+EJECTION_PATIENCE = 60.0  # seconds without a better state before the ejection search hands over
 REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the ejection search takes over again
 SUBSOLVERS = (
     "no_lp",
