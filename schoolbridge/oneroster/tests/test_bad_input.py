@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,23 +13,9 @@ from schoolbridge.oneroster.export import export_zip, read_zip_files
 from schoolbridge.oneroster.importer import import_zip
 from schoolbridge.oneroster.spec import OneRosterFileError
 
+from .zips import Table, edit
+
 pytestmark = pytest.mark.django_db
-
-Table = list[list[str]]
-
-
-def edit(data: bytes, name: str, change: Callable[[Table], None]) -> bytes:
-    files = read_zip_files(data)
-    table = list(csv.reader(io.StringIO(files[name].decode())))
-    change(table)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(table)
-    files[name] = out.getvalue().encode()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for member, content in files.items():
-            archive.writestr(member, content)
-    return buf.getvalue()
 
 
 def fails(data: bytes) -> list[dict[str, Any]]:

@@ -24,23 +24,9 @@ from schoolbridge.oneroster.importer import import_zip
 from schoolbridge.oneroster.models import SourcedId
 from schoolbridge.oneroster.spec import OneRosterFileError
 
+from .zips import Table, edit
+
 pytestmark = pytest.mark.django_db
-
-Table = list[list[str]]
-
-
-def edit(data: bytes, name: str, change: Callable[[Table], None]) -> bytes:
-    files = read_zip_files(data)
-    table = list(csv.reader(io.StringIO(files[name].decode())))
-    change(table)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(table)
-    files[name] = out.getvalue().encode()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for member, content in files.items():
-            archive.writestr(member, content)
-    return buf.getvalue()
 
 
 def without_gradebook(data: bytes) -> bytes:
