@@ -22,8 +22,9 @@ Pure Python on OR-Tools, no Django. Two layers:
 
   Large schools without per-teacher or per-class day limits (more than ``LARGE`` activities) take another
   road to the first complete timetable: the ejection search of :mod:`.ejection` (place the most demanding
-  lesson where it displaces least, requeue what it displaced), then CP-SAT repair on small models (the
-  lessons that stay become busy hours), then step 2 on the whole model for the soft penalty.
+  lesson where it displaces least, requeue what it displaced), the tabu search of :mod:`.tabu` on what it
+  left (every step the move that leaves the fewest lessons out), and CP-SAT repair on small models (the
+  lessons that stay become busy hours), in turn; then step 2 on the whole model for the soft penalty.
 
   Progress goes to a callback after every improvement; ``cancel`` keeps the best timetable so far
   (``SolveResult.partial`` when nothing complete was found yet).
@@ -45,6 +46,7 @@ from ortools.sat.python import cp_model
 
 from . import model as mdl
 from .ejection import Ejection, place_weight
+from .tabu import PartialTabu
 
 SCALE = 10000  # objective units per FET conflict
 
@@ -444,6 +446,7 @@ class _Model:
         c, m, H = self.c, self.m, self.c.n_hours
         multi = [i for i, a in enumerate(c.acts) if a.rooms is not None and len(a.rooms) > 1]
         self.room_choice: dict[int, dict[int, Any]] = {}
+        self.room_start: dict[int, dict[tuple[int, int], Any]] = {}  # i -> (start, room) -> literal
         if not multi:
             return
         horizon = c.n_days * H
@@ -460,6 +463,7 @@ class _Model:
                     if any(s + k in off for k in range(a.duration)):
                         continue
                     y = m.new_bool_var("")
+                    self.room_start.setdefault(i, {})[(s, r)] = y
                     ys.append(y)
                     by_start[s].append(y)
                     for k in range(a.duration):
@@ -794,6 +798,15 @@ class _Model:
                 self.m.add_hint(lit, s == d * H + h)
             for r, z in self.room_choice.get(i, {}).items():
                 self.m.add_hint(z, c.room_names[r] == room)
+            for (s, r), y in self.room_start.get(i, {}).items():
+                self.m.add_hint(y, s == d * H + h and c.room_names[r] == room)
+
+    def hint_rooms(self, i: int, start: int | None, room: int | None) -> None:
+        """Hint activity i's room literals: ``room`` at ``start`` (None: not placed, or no room yet)."""
+        for r, z in self.room_choice.get(i, {}).items():
+            self.m.add_hint(z, start is not None and r == room)
+        for (s, r), y in self.room_start.get(i, {}).items():
+            self.m.add_hint(y, s == start and r == room)
 
 
 # ---------------------------------------------------------------------------------------------- solver
@@ -815,6 +828,7 @@ INFEASIBLE = Problem(gettext_noop("The constraints contradict each other (the so
 BIG = SCALE * 100_000
 LARGE = 800  # activities
 EJECTION_PATIENCE = 60.0  # seconds without a better state before the ejection search hands over
+TABU_PATIENCE = 60.0  # the same for the tabu search
 REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the ejection search takes over again
 SUBSOLVERS = (
     "no_lp",
@@ -973,30 +987,38 @@ class TimetableSolver:
 
     def _solve_large(self) -> str:
         """Large schools without per-day limits: the ejection search (:mod:`.ejection`) places the lessons,
-        the CP-SAT repair on small models (:meth:`_repair`) places what it leaves; then the soft penalty
-        goes down by the neighbourhood search on the whole model."""
+        the tabu search (:mod:`.tabu`) and the CP-SAT repair on small models (:meth:`_repair`) place what it
+        leaves; then the soft penalty goes down by the neighbourhood search on the whole model."""
         c = self.c
         n = len(c.acts)
         cur: list[int | None] = [None] * n
         rooms: dict[int, int] = {}
-        # the ejection search until it stalls, then CP-SAT repair on small models (whole weeks of the
-        # students sets of an unplaced lesson, the days around it) for a while, and again, until every
-        # lesson is placed or the time is up
+        # in turn until every lesson is placed or the time is up: the ejection search until it stalls; CP-SAT
+        # repair on small models (whole weeks of the students sets of an unplaced lesson, the days around
+        # it) for a while; the tabu search until it stalls too
         end = self.params.time_limit
         left = 1
+
+        def over() -> bool:
+            return not left or self._left() <= 0.05 or self._cancel.is_set()
+
         for rnd in range(1_000_000):
-            Ejection(c, cur, rooms, self.params.seed + rnd).run(
-                self._t0 + end,
-                self._cancel.is_set,
-                lambda k: self._report("first", None, hard=k),
-                patience=EJECTION_PATIENCE,
-            )
-            self._report("first", None, hard=sum(1 for x in cur if x is None))
-            if all(x is not None for x in cur) or self._left() <= 0.05 or self._cancel.is_set():
-                left = sum(1 for x in cur if x is None)
-                break
-            left, rooms = self._repair(cur, rooms, min(end, self._elapsed() + REPAIR_ROUND))
-            if not left or self._left() <= 0.05 or self._cancel.is_set():
+            for kind in (Ejection, None, PartialTabu):
+                if kind is None:
+                    left, rooms = self._repair(cur, rooms, min(end, self._elapsed() + REPAIR_ROUND))
+                else:
+                    search = kind(c, cur, rooms, self.params.seed + rnd)
+                    search.run(
+                        self._t0 + end,
+                        self._cancel.is_set,
+                        lambda k: self._report("first", None, hard=k),
+                        patience=EJECTION_PATIENCE if kind is Ejection else TABU_PATIENCE,
+                    )
+                    left = sum(1 for x in cur if x is None)
+                    self._report("first", None, hard=left)
+                if over():
+                    break
+            if over():
                 break
         if left:
             self.partial = self._assignment(cur, rooms)
@@ -1304,6 +1326,7 @@ class TimetableSolver:
                 for st, lit in model.x[k].items():
                     model.m.add_hint(lit, st == cur[i])
                 model.m.add_hint(model.unplaced[k], cur[i] is None)
+                model.hint_rooms(k, cur[i], rooms.get(i))
             limit = min(2.0, budget_end - (time.monotonic() - self._t0))
             solver = self._new_solver(max(0.05, limit), self.params.seed + self.iterations, first=False)
             solver.parameters.cp_model_presolve = True
@@ -1377,8 +1400,7 @@ class TimetableSolver:
                     model.m.add_hint(lit, s == cur[i])
                 if model.unplaced:
                     model.m.add_hint(model.unplaced[i], cur[i] is None)
-                for r, z in model.room_choice.get(i, {}).items():
-                    model.m.add_hint(z, r == rooms.get(i))
+                model.hint_rooms(i, cur[i], rooms.get(i))
             limit = min(sub_limit, self._left())
             solver = self._new_solver(limit, self.params.seed + self.iterations, first=False)
             status = self._run(model, solver)

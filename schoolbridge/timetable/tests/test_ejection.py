@@ -54,6 +54,20 @@ def tight_school(n: int = 5, days: int = 3) -> m.Instance:
     return inst
 
 
+def sport_school() -> tuple[m.Instance, tuple[int, int, int]]:
+    """The tight school with 3 classes over 2 days, where the first lessons T0-C0, T1-C1 and T2-C2 start
+    together and each may use either of two gyms or the field. Returns it and those three lessons."""
+    inst = tight_school(n=3, days=2)
+    inst.rooms = {name: m.Room(name, capacity=40) for name in ("Gym1", "Gym2", "Field")}
+    ids = sorted(inst.activities)
+    sport = (ids[0], ids[2 * 3 + 2 * 2 - 2], ids[2 * 3 * 2 + 2 * 2])
+    inst.time_constraints.append(m.ActivitiesSameStartingTime(activity_ids=sport))
+    inst.space_constraints += [
+        m.ActivityPreferredRooms(activity_id=a, rooms=("Gym1", "Gym2", "Field")) for a in sport
+    ]
+    return inst, sport
+
+
 def test_ejection_completes_a_school_with_no_free_period() -> None:
     inst = tight_school()
     c = compile_instance(inst)
@@ -79,14 +93,7 @@ def test_ejection_completes_a_school_with_no_free_period() -> None:
 def test_lessons_starting_together_get_different_rooms() -> None:
     """Three lessons start together and each may use either of two gyms or the field: each gets its own
     (chosen one by one, a room taken by the first is not offered to the second)."""
-    inst = tight_school(n=3, days=2)
-    inst.rooms = {name: m.Room(name, capacity=40) for name in ("Gym1", "Gym2", "Field")}
-    ids = sorted(inst.activities)
-    sport = (ids[0], ids[2 * 3 + 2 * 2 - 2], ids[2 * 3 * 2 + 2 * 2])  # T0-C0, T1-C1, T2-C2: first lessons
-    inst.time_constraints.append(m.ActivitiesSameStartingTime(activity_ids=sport))
-    inst.space_constraints += [
-        m.ActivityPreferredRooms(activity_id=a, rooms=("Gym1", "Gym2", "Field")) for a in sport
-    ]
+    inst, sport = sport_school()
     c = compile_instance(inst)
     cur: list[int | None] = [None] * len(c.acts)
     rooms: dict[int, int] = {}
