@@ -26,6 +26,53 @@ from .queries import covers_for, roster, settings_for
 NOTE_MAX = 200
 
 
+RegisterKey = tuple[int, datetime.date, int | None]  # class, day, period (None: the day's register)
+
+
+def ensure_registers(
+    school: School,
+    cfg: AttendanceSettings,
+    wanted: set[RegisterKey],
+    halves: Mapping[tuple[datetime.date, int | None], str] | None = None,
+    lock: bool = False,
+) -> tuple[dict[RegisterKey, Register], set[RegisterKey]]:
+    """The registers of ``wanted``, creating the missing ones (not taken; a period's half from ``halves``)
+    in one statement; at most three queries. Returns the registers by key and the keys created here.
+
+    With ``lock`` the registers are locked for the caller's transaction and a register someone else
+    creates meanwhile fails it (what was created here must be exactly that); without, such a register
+    is simply taken."""
+    kids = {k for k, _d, _p in wanted}
+    dates = {d for _k, d, _p in wanted}
+
+    def load() -> dict[RegisterKey, Register]:
+        qs = Register.objects.filter(klass_id__in=kids, date__in=dates)
+        if lock:
+            qs = qs.select_for_update()
+        return {(r.klass_id, r.date, r.period): r for r in qs}
+
+    found = load()
+    missing = wanted - set(found)
+    if missing:
+        Register.objects.bulk_create(
+            [
+                Register(
+                    district_id=school.district_id,
+                    school_id=school.pk,
+                    klass_id=kid,
+                    date=day,
+                    period=period,
+                    half=(halves or {}).get((day, period), "") if period is not None else "",
+                    cutoff_at=cutoff_for(cfg, day),
+                )
+                for kid, day, period in sorted(missing, key=lambda k: (k[0], k[1], k[2] or 0))
+            ],
+            ignore_conflicts=not lock,
+        )
+        found = load()
+    return found, missing
+
+
 def cutoff_for(cfg: AttendanceSettings, day: datetime.date) -> datetime.datetime:
     naive = datetime.datetime.combine(day + datetime.timedelta(days=cfg.cutoff_days), cfg.cutoff_time)
     return timezone.make_aware(naive)
@@ -414,36 +461,11 @@ def import_marks(
     errors.raise_if_any()
 
     # The registers of the days, and the students' marks on those days (any class), locked.
-    kids = sorted({mk.klass_id for mk in marks})
     sids = sorted({mk.student_id for mk in marks})
-    registers: dict[tuple[int, datetime.date, int | None], Register] = {}
-
-    def load_registers() -> None:
-        for r in Register.objects.select_for_update().filter(
-            klass_id__in=kids, date__gte=days[0], date__lte=days[-1]
-        ):
-            registers[(r.klass_id, r.date, r.period)] = r
-
-    load_registers()
-    missing = {(mk.klass_id, mk.day, mk.period) for mk in marks} - set(registers)
-    created_registers: set[int] = set()
-    if missing:
-        Register.objects.bulk_create(
-            [
-                Register(
-                    district_id=found.district_id,
-                    school_id=found.pk,
-                    klass_id=kid,
-                    date=day,
-                    period=period,
-                    half=halves.get((day, period), "") if period is not None else "",
-                    cutoff_at=cutoff_for(cfg, day),
-                )
-                for kid, day, period in sorted(missing, key=lambda k: (k[0], k[1], k[2] or 0))
-            ]
-        )
-        load_registers()
-        created_registers = {registers[k].pk for k in missing}
+    registers, missing = ensure_registers(
+        found, cfg, {(mk.klass_id, mk.day, mk.period) for mk in marks}, halves, lock=True
+    )
+    created_registers = {registers[k].pk for k in missing}
     existing: dict[tuple[int, datetime.date, int | None], Mark] = {}
     for i in range(0, len(sids), 1000):
         for m in (

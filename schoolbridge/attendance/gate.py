@@ -50,7 +50,6 @@ from .models import (
     GateDevice,
     GateEvent,
     Mark,
-    Register,
     Source,
     Status,
     StudentCard,
@@ -407,8 +406,10 @@ def apply_arrivals(
             placed[(sid, day)] = found
     if not placed:
         return 0
-    wanted = {(kid, day) for (_sid, day), kid in placed.items()}
-    registers = _daily_registers(school, cfg, wanted)
+    from .actions import ensure_registers
+
+    daily, _created = ensure_registers(school, cfg, {(kid, day, None) for (_sid, day), kid in placed.items()})
+    registers = {(kid, day): r.pk for (kid, day, period), r in daily.items() if period is None}
     late_after = cfg.late_after
     values: list[tuple[Any, ...]] = []
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -431,44 +432,6 @@ def apply_arrivals(
         )
     _upsert_marks(values)
     return len(values)
-
-
-def _daily_registers(
-    school: School, cfg: AttendanceSettings, wanted: set[tuple[int, datetime.date]]
-) -> dict[tuple[int, datetime.date], int]:
-    """Ids of the daily registers (class, day), creating the missing ones (not taken). At most three queries."""
-    from .actions import cutoff_for
-
-    kids = {k for k, _d in wanted}
-    dates = {d for _k, d in wanted}
-
-    def load() -> dict[tuple[int, datetime.date], int]:
-        return {
-            (kid, day): pk
-            for pk, kid, day in Register.objects.filter(
-                klass_id__in=kids, date__in=dates, period__isnull=True
-            ).values_list("pk", "klass_id", "date")
-        }
-
-    found = load()
-    missing = wanted - set(found)
-    if missing:
-        Register.objects.bulk_create(
-            [
-                Register(
-                    district_id=school.district_id,
-                    school_id=school.pk,
-                    klass_id=kid,
-                    date=day,
-                    period=None,
-                    cutoff_at=cutoff_for(cfg, day),
-                )
-                for kid, day in sorted(missing)
-            ],
-            ignore_conflicts=True,
-        )
-        found = load()
-    return found
 
 
 def _upsert_marks(values: list[tuple[Any, ...]]) -> None:
