@@ -792,14 +792,12 @@ class _Model:
     def hint(self, assignment: mdl.Solution) -> None:
         c, H = self.c, self.c.n_hours
         self.m.clear_hints()
+        index = {name: r for r, name in enumerate(c.room_names)}
         for i, a in enumerate(c.acts):
             d, h, room = assignment[a.id]
             for s, lit in self.x[i].items():
                 self.m.add_hint(lit, s == d * H + h)
-            for r, z in self.room_choice.get(i, {}).items():
-                self.m.add_hint(z, c.room_names[r] == room)
-            for (s, r), y in self.room_start.get(i, {}).items():
-                self.m.add_hint(y, s == d * H + h and c.room_names[r] == room)
+            self.hint_rooms(i, d * H + h, index.get(room) if room is not None else None)
 
     def hint_rooms(self, i: int, start: int | None, room: int | None) -> None:
         """Hint activity i's room literals: ``room`` at ``start`` (None: not placed, or no room yet)."""
@@ -829,7 +827,7 @@ BIG = SCALE * 100_000
 LARGE = 800  # activities
 EJECTION_PATIENCE = 60.0  # seconds without a better state before the ejection search hands over
 TABU_PATIENCE = 60.0  # the same for the tabu search
-REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the ejection search takes over again
+REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the tabu search takes over
 SUBSOLVERS = (
     "no_lp",
     "quick_restart_no_lp",
@@ -1002,22 +1000,25 @@ class TimetableSolver:
         def over() -> bool:
             return not left or self._left() <= 0.05 or self._cancel.is_set()
 
+        def search(kind: type[Ejection] | type[PartialTabu], patience: float, rnd: int) -> int:
+            kind(c, cur, rooms, self.params.seed + rnd).run(
+                self._t0 + end,
+                self._cancel.is_set,
+                lambda k: self._report("first", None, hard=k),
+                patience=patience,
+            )
+            out = sum(1 for x in cur if x is None)
+            self._report("first", None, hard=out)
+            return out
+
         for rnd in range(1_000_000):
-            for kind in (Ejection, None, PartialTabu):
-                if kind is None:
-                    left, rooms = self._repair(cur, rooms, min(end, self._elapsed() + REPAIR_ROUND))
-                else:
-                    search = kind(c, cur, rooms, self.params.seed + rnd)
-                    search.run(
-                        self._t0 + end,
-                        self._cancel.is_set,
-                        lambda k: self._report("first", None, hard=k),
-                        patience=EJECTION_PATIENCE if kind is Ejection else TABU_PATIENCE,
-                    )
-                    left = sum(1 for x in cur if x is None)
-                    self._report("first", None, hard=left)
-                if over():
-                    break
+            left = search(Ejection, EJECTION_PATIENCE, rnd)
+            if over():
+                break
+            left, rooms = self._repair(cur, rooms, min(end, self._elapsed() + REPAIR_ROUND))
+            if over():
+                break
+            left = search(PartialTabu, TABU_PATIENCE, rnd)
             if over():
                 break
         if left:
