@@ -817,7 +817,8 @@ class SolveParams:
     workers: int = 1
     first_only: bool = False  # stop at the first complete timetable
     # seconds for the first, all-placed attempt before lessons may stay unplaced (None: 40 % of the
-    # budget, 10 % for large schools, at least 10 s; 0: start with the repair search right away)
+    # budget, 10 % for large schools, at least 10 s; 0: start with the repair search right away), tried
+    # in slices with successive seeds (FIRST_SLICE)
     first_limit: float | None = None
     log: bool = False  # CP-SAT's own search log on stderr
 
@@ -828,6 +829,9 @@ LARGE = 800  # activities
 EJECTION_PATIENCE = 60.0  # seconds without a better state before the ejection search hands over
 TABU_PATIENCE = 60.0  # the same for the tabu search
 REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the tabu search takes over
+# the first timetable: each seed's try gets this share of the budget, and at least FIRST_SLICE_MIN seconds
+FIRST_SLICE = 0.15
+FIRST_SLICE_MIN = 10.0
 SUBSOLVERS = (
     "no_lp",
     "quick_restart_no_lp",
@@ -941,8 +945,7 @@ class TimetableSolver:
         if first_cap is None:  # large schools go to the repair search sooner
             first_cap = max(10.0, (0.1 if len(c.acts) > LARGE else 0.4) * self.params.time_limit)
         model = _Model(c)
-        solver = self._new_solver(min(self._left(), first_cap), self.params.seed, first=True)
-        status = self._run(model, solver, _StopFirst()) if first_cap > 0 else cp_model.UNKNOWN
+        solver, status = self._first(model, first_cap)
         if status == cp_model.INFEASIBLE:
             return self._result("infeasible", [INFEASIBLE])
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -982,6 +985,26 @@ class TimetableSolver:
         # 2. large-neighbourhood search
         status_name = self._lns(model, cur, rooms, slack, pen, slack_expr, pen_expr)
         return self._result(status_name)
+
+    def _first(self, model: _Model, cap: float) -> tuple[cp_model.CpSolver, Any]:
+        """The first, all-placed attempt: CP-SAT until its first solution, at most ``cap`` seconds. The
+        time to a first solution varies a lot with the seed (on one school 22 s for one seed, over 120 s for
+        another), so the attempt runs in slices of ``FIRST_SLICE`` of the budget, each with the next seed."""
+        slice_ = max(FIRST_SLICE_MIN, FIRST_SLICE * self.params.time_limit)
+        end = self._elapsed() + cap
+        k = 0
+        while True:
+            left = min(self._left(), end - self._elapsed())
+            if k and left < 0.05:
+                break
+            # the last slice takes all that is left rather than leave a sliver
+            this = left if left - slice_ < FIRST_SLICE_MIN else slice_
+            solver = self._new_solver(this, self.params.seed + k, first=True)
+            status = self._run(model, solver, _StopFirst()) if cap > 0 else cp_model.UNKNOWN
+            k += 1
+            if status != cp_model.UNKNOWN or cap <= 0 or self._cancel.is_set():
+                break
+        return solver, status
 
     def _solve_large(self) -> str:
         """Large schools without per-day limits: the ejection search (:mod:`.ejection`) places the lessons,

@@ -185,3 +185,44 @@ def test_cancel_returns_quickly_with_the_best_so_far() -> None:
     assert result.cancelled
     # either complete already, or the best timetable so far (still breaking a gap limit) is kept
     assert result.assignment is not None or result.partial is not None
+
+
+class _SeedLog(TimetableSolver):
+    """Records every CP-SAT run of the first, all-placed attempt: (time limit, seed)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.first_runs: list[tuple[float, int]] = []
+
+    def _new_solver(self, limit: float, seed: int, first: bool):  # type: ignore[no-untyped-def]
+        if first:
+            self.first_runs.append((limit, seed))
+        return super()._new_solver(limit, seed, first)
+
+
+def test_first_attempt_retries_with_the_next_seed_within_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a school with no free period that CP-SAT needs over a second for: slices of 0.1 s never get there
+    from schoolbridge.timetable.engine import solver as engine
+
+    from .test_ejection import tight_school
+
+    monkeypatch.setattr(engine, "FIRST_SLICE", 0.0)
+    monkeypatch.setattr(engine, "FIRST_SLICE_MIN", 0.1)
+    c = compile_instance(tight_school(n=8, days=4))
+    s = _SeedLog(c, SolveParams(time_limit=3.0, seed=7, first_limit=1.0, first_only=True))
+    s.solve()
+    runs = s.first_runs
+    assert len(runs) >= 3, runs
+    assert [seed for _limit, seed in runs] == list(range(7, 7 + len(runs)))
+    assert all(limit <= 0.2 + 1e-6 for limit, _seed in runs), runs
+    assert sum(limit for limit, _seed in runs) <= 1.0 + 1e-6
+
+
+def test_first_attempt_that_succeeds_is_not_repeated() -> None:
+    from .test_ejection import tight_school
+
+    c = compile_instance(tight_school(n=4, days=2))
+    s = _SeedLog(c, SolveParams(time_limit=30.0, seed=3, first_only=True))
+    result = s.solve()
+    assert result.complete
+    assert [seed for _limit, seed in s.first_runs] == [3]
