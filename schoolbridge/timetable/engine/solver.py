@@ -892,7 +892,9 @@ class TimetableSolver:
     def _left(self) -> float:
         return self.params.time_limit - self._elapsed()
 
-    def _new_solver(self, limit: float, seed: int, first: bool) -> cp_model.CpSolver:
+    def _new_solver(
+        self, limit: float, seed: int, first: bool, sat_search: bool = False
+    ) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         p = solver.parameters
         p.max_time_in_seconds = max(0.05, limit)
@@ -905,6 +907,8 @@ class TimetableSolver:
             p.subsolvers.append(name)
         if p.num_workers <= 2:
             p.linearization_level = 0
+        if sat_search:
+            p.search_branching = cp_model.FIXED_SEARCH
         if not first and len(self.c.acts) > LARGE:
             # neighbourhood solves on large schools: most lessons are fixed by assumptions, which presolve
             # cannot use; the full presolve would cost more than the search itself
@@ -989,7 +993,13 @@ class TimetableSolver:
     def _first(self, model: _Model, cap: float) -> tuple[cp_model.CpSolver, Any]:
         """The first, all-placed attempt: CP-SAT until its first solution, at most ``cap`` seconds. The
         time to a first solution varies a lot with the seed (on one school 22 s for one seed, over 120 s for
-        another), so the attempt runs in slices of ``FIRST_SLICE`` of the budget, each with the next seed."""
+        another), so the attempt runs in slices of ``FIRST_SLICE`` of the budget, each with the next seed.
+
+        The first slice runs CP-SAT's default search: it branches on the integer variables (the gap slacks
+        among them) at their lowest value first, so what it finds tends to keep the gap limits already. The
+        later slices run the fixed search with no strategy given, which leaves every decision to the SAT
+        solver's conflict-driven heuristic: a timetable far more often (Ancona, one worker: within 60 s for
+        7 seeds out of 10, against 3 out of 6), but one that breaks gap limits the search below must mend."""
         slice_ = max(FIRST_SLICE_MIN, FIRST_SLICE * self.params.time_limit)
         end = self._elapsed() + cap
         k = 0
@@ -999,7 +1009,7 @@ class TimetableSolver:
                 break
             # the last slice takes all that is left rather than leave a sliver
             this = left if left - slice_ < FIRST_SLICE_MIN else slice_
-            solver = self._new_solver(this, self.params.seed + k, first=True)
+            solver = self._new_solver(this, self.params.seed + k, first=True, sat_search=k > 0)
             status = self._run(model, solver, _StopFirst()) if cap > 0 else cp_model.UNKNOWN
             k += 1
             if status != cp_model.UNKNOWN or cap <= 0 or self._cancel.is_set():

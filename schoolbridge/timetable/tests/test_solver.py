@@ -194,12 +194,16 @@ class _SeedLog(TimetableSolver):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.first_runs: list[tuple[float, int]] = []
         self.first_starts: list[float] = []
+        self.first_branching: list[int] = []
 
-    def _new_solver(self, limit: float, seed: int, first: bool):  # type: ignore[no-untyped-def]
+    def _new_solver(self, limit: float, seed: int, first: bool, sat_search: bool = False):  # type: ignore[no-untyped-def]
         if first:
             self.first_runs.append((limit, seed))
             self.first_starts.append(self._elapsed())
-        return super()._new_solver(limit, seed, first)
+        solver = super()._new_solver(limit, seed, first, sat_search)
+        if first:
+            self.first_branching.append(solver.parameters.search_branching)
+        return solver
 
 
 def test_first_attempt_retries_with_the_next_seed_within_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,6 +227,11 @@ def test_first_attempt_retries_with_the_next_seed_within_its_cap(monkeypatch: py
     assert all(
         t + limit <= first + 1.0 + 0.02 for t, (limit, _seed) in zip(s.first_starts, runs, strict=True)
     )
+    # the first try searches CP-SAT's default way, the others leave their decisions to the SAT search
+    from ortools.sat.python import cp_model
+
+    assert s.first_branching[0] == cp_model.AUTOMATIC_SEARCH
+    assert set(s.first_branching[1:]) == {cp_model.FIXED_SEARCH}
 
 
 def test_first_attempt_that_succeeds_is_not_repeated() -> None:
