@@ -995,11 +995,11 @@ class TimetableSolver:
         time to a first solution varies a lot with the seed (on one school 22 s for one seed, over 120 s for
         another), so the attempt runs in slices of ``FIRST_SLICE`` of the budget, each with the next seed.
 
-        The first slice runs CP-SAT's default search: it branches on the integer variables (the gap slacks
-        among them) at their lowest value first, so what it finds tends to keep the gap limits already. The
-        later slices run the fixed search with no strategy given, which leaves every decision to the SAT
-        solver's conflict-driven heuristic: a timetable far more often (Ancona, one worker: within 60 s for
-        7 seeds out of 10, against 3 out of 6), but one that breaks gap limits the search below must mend."""
+        The first slice runs CP-SAT's default search: when it finds a timetable, that one has kept the gap
+        limits already (on ss1 it was the first complete one). The later slices run the fixed search with
+        no strategy given, which leaves the decisions to the SAT solver's own heuristic: a timetable far
+        more often (Ancona, one worker: within 60 s for 7 seeds out of 10, against 3 out of 6), but one
+        whose broken gap limits the search below must mend (on ss1 for 35-210 s)."""
         slice_ = max(FIRST_SLICE_MIN, FIRST_SLICE * self.params.time_limit)
         end = self._elapsed() + cap
         k = 0
