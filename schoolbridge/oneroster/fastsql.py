@@ -3,8 +3,10 @@
 The ORM's bulk_create builds a model instance and compiles SQL for every row; for hundreds of
 thousands of rows that is most of an import's time. Here rows are tuples, written with the DB-API's
 executemany inside the import's transaction. Primary keys are allocated up front (PostgreSQL: the
-table's sequence; SQLite: after MAX(id), which is safe because the import already holds the write
-lock of its transaction), so the import can refer to the new rows at once. On PostgreSQL rows go in
+table's sequence; SQLite: after the highest id the table ever gave, which is safe because the import
+already holds the write lock of its transaction), so the import can refer to the new rows at once. As
+with the ORM, the id of a row deleted since is never given again: a re-created student must not look
+like the one that was deleted (its enrollments and audit rows would point at the new one). On PostgreSQL rows go in
 with COPY (upserts: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT). Values go to the driver
 as Python objects (Django's SQLite backend registers the date adapters).
 """
@@ -34,7 +36,13 @@ class Inserter:
                 )
                 return [row[0] for row in cursor.fetchall()]
             if table not in self.next_id:
-                cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+                # AUTOINCREMENT's high-water mark (ids of deleted rows included), or MAX(id) on a table
+                # that never had a row inserted through it
+                cursor.execute(
+                    f'SELECT MAX(COALESCE((SELECT MAX(id) FROM "{table}"), 0), '
+                    "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+                    [table],
+                )
                 self.next_id[table] = int(cursor.fetchone()[0]) + 1
         start = self.next_id[table]
         self.next_id[table] = start + n

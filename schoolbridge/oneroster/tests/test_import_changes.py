@@ -135,7 +135,7 @@ def test_a_person_deleted_since_is_recreated_with_its_enrollment(world: Any, imp
     number = world.a.students["g7c1"][0].student_number
     student = Student.objects.get(district=target, student_number=number)
     klass = Enrollment.objects.get(student=student, end_date=None).klass_id
-    person = student.person
+    person, old_pk = student.person, student.pk
     Enrollment.objects.filter(student=student).delete()
     Guardianship.objects.filter(student=student).delete()
     student.delete()
@@ -144,7 +144,7 @@ def test_a_person_deleted_since_is_recreated_with_its_enrollment(world: Any, imp
     assert report.created["user"] == 1
     assert not report.unchanged.get("file")
     again = Student.objects.get(district=target, student_number=number)
-    assert again.pk != student.pk
+    assert again.pk != old_pk
     assert Enrollment.objects.get(student=again, end_date=None).klass_id == klass
     assert again.current_class_id == klass
     assert Guardianship.objects.filter(student=again).exists()
@@ -215,3 +215,19 @@ def test_a_moved_teacher_updates_the_assignment(world: Any, imported: Any) -> No
     assert ta.teacher.person_id == int(
         SourcedId.objects.get(district=target, kind="person", sourced_id=other).key
     )
+
+
+def test_new_keys_never_reuse_those_of_deleted_rows() -> None:
+    """The import allocates its keys up front; a deleted row's key (the highest one here) is not given
+    again, or a re-created student would pass for the deleted one."""
+    from django.db import transaction
+
+    from schoolbridge.oneroster.fastsql import Inserter
+
+    District.objects.create(name="甲区", code="A1")
+    last = District.objects.create(name="乙区", code="A2")
+    gone = last.pk
+    last.delete()
+    with transaction.atomic():
+        assert Inserter().ids(District, 2)[0] > gone
+    assert District.objects.create(name="丙区", code="A3").pk > gone
