@@ -6,9 +6,10 @@ executemany inside the import's transaction. Primary keys are allocated up front
 table's sequence; SQLite: after the highest id the table ever gave, which is safe because the import
 already holds the write lock of its transaction), so the import can refer to the new rows at once. As
 with the ORM, the id of a row deleted since is never given again: a re-created student must not look
-like the one that was deleted (its enrollments and audit rows would point at the new one). On PostgreSQL rows go in
-with COPY (upserts: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT). Values go to the driver
-as Python objects (Django's SQLite backend registers the date adapters).
+like the one that was deleted (its enrollments and audit rows would point at the new one). On
+PostgreSQL rows go in with COPY (upserts: COPY into a temporary table, then one INSERT … SELECT … ON
+CONFLICT). Values go to the driver as Python objects (Django's SQLite backend registers the date
+adapters).
 """
 
 from __future__ import annotations

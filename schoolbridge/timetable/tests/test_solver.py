@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from ortools.sat.python import cp_model
 
 from schoolbridge.timetable.engine import model as m
 from schoolbridge.timetable.engine.score import score
@@ -188,21 +189,17 @@ def test_cancel_returns_quickly_with_the_best_so_far() -> None:
 
 
 class _SeedLog(TimetableSolver):
-    """Records every CP-SAT run of the first, all-placed attempt: (time limit, seed), and when it began."""
+    """Records every CP-SAT run of the first, all-placed attempt: when it began, its time limit, its seed
+    and its search branching."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.first_runs: list[tuple[float, int]] = []
-        self.first_starts: list[float] = []
-        self.first_branching: list[int] = []
+        self.first_runs: list[tuple[float, float, int, int]] = []
 
     def _new_solver(self, limit: float, seed: int, first: bool, sat_search: bool = False):  # type: ignore[no-untyped-def]
-        if first:
-            self.first_runs.append((limit, seed))
-            self.first_starts.append(self._elapsed())
         solver = super()._new_solver(limit, seed, first, sat_search)
         if first:
-            self.first_branching.append(solver.parameters.search_branching)
+            self.first_runs.append((self._elapsed(), limit, seed, solver.parameters.search_branching))
         return solver
 
 
@@ -219,19 +216,15 @@ def test_first_attempt_retries_with_the_next_seed_within_its_cap(monkeypatch: py
     s.solve()
     runs = s.first_runs
     assert len(runs) >= 3, runs
-    assert [seed for _limit, seed in runs] == list(range(7, 7 + len(runs)))
-    assert all(limit <= 0.2 + 1e-6 for limit, _seed in runs), runs
+    assert [seed for _t, _limit, seed, _b in runs] == list(range(7, 7 + len(runs)))
+    assert all(limit <= 0.2 + 1e-6 for _t, limit, _seed, _b in runs), runs
     # every try is limited to end by the cap, counted from the first try's start (a run may end early on a
     # busy machine, so the limits' sum is no bound)
-    first = s.first_starts[0]
-    assert all(
-        t + limit <= first + 1.0 + 0.02 for t, (limit, _seed) in zip(s.first_starts, runs, strict=True)
-    )
+    first = runs[0][0]
+    assert all(t + limit <= first + 1.0 + 0.02 for t, limit, _seed, _b in runs), runs
     # the first try searches CP-SAT's default way, the others leave their decisions to the SAT search
-    from ortools.sat.python import cp_model
-
-    assert s.first_branching[0] == cp_model.AUTOMATIC_SEARCH
-    assert set(s.first_branching[1:]) == {cp_model.FIXED_SEARCH}
+    assert runs[0][3] == cp_model.AUTOMATIC_SEARCH
+    assert {b for *_, b in runs[1:]} == {cp_model.FIXED_SEARCH}
 
 
 def test_first_attempt_that_succeeds_is_not_repeated() -> None:
@@ -241,4 +234,4 @@ def test_first_attempt_that_succeeds_is_not_repeated() -> None:
     s = _SeedLog(c, SolveParams(time_limit=30.0, seed=3, first_only=True))
     result = s.solve()
     assert result.complete
-    assert [seed for _limit, seed in s.first_runs] == [3]
+    assert [seed for _t, _limit, seed, _b in s.first_runs] == [3]
