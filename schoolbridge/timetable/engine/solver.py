@@ -339,6 +339,8 @@ class _Model:
         ]
         self.slacks: list[Any] = []
         self.slack_owner: list[tuple[str, int]] = []  # the teacher / subgroup each slack belongs to
+        # per slack: how to count what it stands for from a solution (see true_slacks), or None
+        self.slack_truth: list[tuple[Callable[[Callable[[Any], int]], int], int] | None] = []
         self._owner: tuple[str, int] = ("", -1)
         self.m = cp_model.CpModel()
         self.penalties: list[tuple[int, Any]] = []  # (units, expression/literal)
@@ -678,7 +680,15 @@ class _Model:
         ]
         return min([self.c.n_hours, *caps])
 
-    def _cap(self, expr: Any, cap: int, hard: bool, units: int, relax: bool = False) -> None:
+    def _cap(
+        self,
+        expr: Any,
+        cap: int,
+        hard: bool,
+        units: int,
+        relax: bool = False,
+        truth: Callable[[Callable[[Any], int]], int] | None = None,
+    ) -> None:
         if hard and relax and self.relax:
             # a hard limit that is expensive to satisfy from scratch: first reached through a slack that
             # the repair phase drives to zero
@@ -686,6 +696,7 @@ class _Model:
             self.m.add(expr <= cap + v)
             self.slacks.append(v)
             self.slack_owner.append(self._owner)
+            self.slack_truth.append((truth, cap) if truth is not None else None)
         elif hard:
             self.m.add(expr <= cap)
         else:
@@ -755,9 +766,11 @@ class _Model:
                 self._cap(sum(late), lim.value, hard, units)
             return
         week: list[Any] = []
+        week_spans: list[tuple[Any, Any, Any]] = []
         for d in range(D):
             b, s, e = self._span(acts, d)
             day: list[Any] = []
+            spans: list[tuple[Any, Any, Any]] = []
             for h in range(H):
                 if d * H + h in off:
                     continue
@@ -767,11 +780,22 @@ class _Model:
                 g = m.new_bool_var("")
                 m.add(g >= s[h] + e[h] - 1 - b[h])
                 day.append(g)
+                spans.append((s[h], e[h], b[h]))
             if lim.what == "max_gaps_day" and day:
-                self._cap(sum(day), lim.value, hard, units, relax=True)
+                self._cap(sum(day), lim.value, hard, units, relax=True, truth=_gap_count(spans))
             week.extend(day)
+            week_spans.extend(spans)
         if lim.what == "max_gaps_week" and week:
-            self._cap(sum(week), lim.value, hard, units, relax=True)
+            self._cap(sum(week), lim.value, hard, units, relax=True, truth=_gap_count(week_spans))
+
+    def true_slacks(self, value: Callable[[Any], int]) -> list[int]:
+        """Each slack's true size in a solution: how far its limit is exceeded. Only a lower bound ties a
+        slack (and a gap indicator) to what it measures, so a search without an objective may leave it
+        anywhere above; the true size is counted from the exactly defined busy and span indicators."""
+        out = []
+        for v, truth in zip(self.slacks, self.slack_truth, strict=True):
+            out.append(max(0, truth[0](value) - truth[1]) if truth is not None else int(value(v)))
+        return out
 
     def objective(self) -> Any:
         return sum(u * v for u, v in self.penalties) if self.penalties else 0
@@ -808,6 +832,19 @@ class _Model:
 
 
 # ---------------------------------------------------------------------------------------------- solver
+
+
+def _gap_count(spans: list[tuple[Any, Any, Any]]) -> Callable[[Callable[[Any], int]], int]:
+    """Counts the gaps of (started, still to come, busy) indicators: hours after the first lesson of the day
+    and before its last with no lesson."""
+
+    def count(value: Callable[[Any], int]) -> int:
+        def val(x: Any) -> int:
+            return x if isinstance(x, int) else int(value(x))
+
+        return sum(1 for s, e, b in spans if val(s) and val(e) and not val(b))
+
+    return count
 
 
 @dataclass
@@ -978,7 +1015,7 @@ class TimetableSolver:
         cur, rooms = self._read(model, solver)
         slack_expr = model.repair_expr()
         pen_expr = model.objective()
-        slack = int(solver.value(slack_expr)) if model.slacks or model.unplaced else 0
+        slack = self._slack(model, solver)
         pen = int(solver.value(pen_expr)) if model.penalties else 0
         self.solutions = 1
         self._violated = self._owners(model, solver)
@@ -1088,9 +1125,18 @@ class TimetableSolver:
                 rooms[i] = r
         return cur, rooms
 
+    def _slack(self, model: _Model, solver: cp_model.CpSolver) -> int:
+        """What the repair search must still mend in a solution: the gap limits' true excess plus the
+        weighted unplaced lessons."""
+        slack = sum(model.true_slacks(solver.value))
+        return slack + sum(
+            w * solver.value(u) for w, u in zip(model.unplaced_weight, model.unplaced, strict=False)
+        )
+
     def _owners(self, model: _Model, solver: cp_model.CpSolver) -> list[tuple[str, int]]:
         """Teachers / students sets whose gap limits are still broken, and those of unplaced lessons."""
-        out = [o for o, v in zip(model.slack_owner, model.slacks, strict=True) if solver.value(v)]
+        slacks = model.true_slacks(solver.value)
+        out = [o for o, v in zip(model.slack_owner, slacks, strict=True) if v]
         for i, u in enumerate(model.unplaced):
             if solver.boolean_value(u):
                 a = self.c.acts[i]
@@ -1440,13 +1486,13 @@ class TimetableSolver:
             status = self._run(model, solver)
             if status == cp_model.OPTIMAL and whole:  # nothing better exists
                 cur, rooms = self._read(model, solver)
-                slack = int(solver.value(slack_expr)) if has_slack else 0
+                slack = self._slack(model, solver)
                 pen = int(solver.value(pen_expr)) if model.penalties else 0
                 self.solutions += 1
                 self._accept(model, cur, rooms, slack, pen)
                 return "optimal"
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                new_slack = int(solver.value(slack_expr)) if has_slack else 0
+                new_slack = self._slack(model, solver)
                 new_pen = int(solver.value(pen_expr)) if model.penalties else 0
                 if (new_slack, new_pen) <= (slack, pen):
                     improved = (new_slack, new_pen) < (slack, pen)

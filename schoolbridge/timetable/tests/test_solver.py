@@ -16,6 +16,7 @@ from schoolbridge.timetable.engine.solver import (
     SolveParams,
     SolveResult,
     TimetableSolver,
+    _Model,
     check_assignment,
     compile_instance,
     precheck,
@@ -137,6 +138,34 @@ def test_infeasible_links_are_reported() -> None:
     result = solve_instance(inst, SolveParams(time_limit=5))
     assert not result.complete
     assert any("must start together" in p for p in result.problems)
+
+
+def test_gap_slack_is_counted_from_the_timetable_not_read_from_its_variable() -> None:
+    """A gap slack is only bounded below, so a search without an objective may leave it anywhere above its
+    true size; the repair search and the progress report must see the gaps the timetable really has."""
+    limits = [m.TeacherMaxGapsPerWeek(teacher=t, max_gaps=1) for t in ("李老师", "王老师")]
+    c = compile_instance(tiny(extra=limits))
+    model = _Model(c)
+    assert [o[1] for o in model.slack_owner] == [
+        c.teacher_names.index("李老师"),
+        c.teacher_names.index("王老师"),
+    ]
+    # 李老师 teaches at the first and the last hour on Tuesday and Wednesday: two gaps, one over the limit;
+    # 王老师 teaches one two-hour lesson a day on two days: no gap
+    slots = {1: 3, 2: 6, 4: 5, 5: 8}  # activity id -> day * 3 + hour
+    for i, a in enumerate(c.acts):
+        if a.id in slots:
+            model.m.add(model.x[i][slots[a.id]] == 1)
+    li, wang = model.slacks
+    model.m.add(li == 7)
+    model.m.add(wang == 5)
+    solver = cp_model.CpSolver()
+    assert solver.solve(model.m) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    assert (solver.value(li), solver.value(wang)) == (7, 5)
+    assert model.true_slacks(solver.value) == [1, 0]
+    ts = TimetableSolver(c)
+    assert ts._slack(model, solver) == 1
+    assert ts._owners(model, solver) == [("teacher", c.teacher_names.index("李老师"))]
 
 
 def test_progress_callback_sees_the_first_complete_timetable() -> None:
