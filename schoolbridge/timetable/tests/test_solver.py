@@ -143,7 +143,9 @@ def test_infeasible_links_are_reported() -> None:
 def test_gap_slack_is_counted_from_the_timetable_not_read_from_its_variable() -> None:
     """A gap slack is only bounded below, so a search without an objective may leave it anywhere above its
     true size; the repair search and the progress report must see the gaps the timetable really has."""
-    limits = [m.TeacherMaxGapsPerWeek(teacher=t, max_gaps=1) for t in ("李老师", "王老师")]
+    limits: list[m.Constraint] = [
+        m.TeacherMaxGapsPerWeek(teacher=t, max_gaps=1) for t in ("李老师", "王老师")
+    ]
     c = compile_instance(tiny(extra=limits))
     model = _Model(c)
     assert [o[1] for o in model.slack_owner] == [
