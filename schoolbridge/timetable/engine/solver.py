@@ -21,10 +21,12 @@ Pure Python on OR-Tools, no Django. Two layers:
      nothing better exists.
 
   Large schools without per-teacher or per-class day limits (more than ``LARGE`` activities) take another
-  road to the first complete timetable: the ejection search of :mod:`.ejection` (place the most demanding
-  lesson where it displaces least, requeue what it displaced), the tabu search of :mod:`.tabu` on what it
-  left (every step the move that leaves the fewest lessons out), and CP-SAT repair on small models (the
-  lessons that stay become busy hours), in turn; then step 2 on the whole model for the soft penalty.
+  road to the first complete timetable: first the recursive swapping of :mod:`.swap` (FET's way: a lesson
+  goes where its blockers can be placed again by a chain of moves); then, on what it leaves, CP-SAT repair
+  on small models (the lessons that stay become busy hours), the tabu search of :mod:`.tabu` (every step
+  the move that leaves the fewest lessons out) and the ejection search of :mod:`.ejection` (place the most
+  demanding lesson where it displaces least, requeue what it displaced), in turn; then step 2 on the
+  whole model for the soft penalty.
 
   Progress goes to a callback after every improvement; ``cancel`` keeps the best timetable so far
   (``SolveResult.partial`` when nothing complete was found yet).
@@ -46,6 +48,7 @@ from ortools.sat.python import cp_model
 
 from . import model as mdl
 from .ejection import Ejection, place_weight
+from .swap import RecursiveSwap
 from .tabu import PartialTabu
 
 SCALE = 10000  # objective units per FET conflict
@@ -866,6 +869,10 @@ LARGE = 800  # activities
 EJECTION_PATIENCE = 60.0  # seconds without a better state before the ejection search hands over
 TABU_PATIENCE = 60.0  # the same for the tabu search
 REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the tabu search takes over
+SWAP_PATIENCE = (
+    10.0  # seconds without a better state, with few lessons out, before recursive swapping hands over
+)
+SWAP_SHARE = 0.6  # the share of the time limit recursive swapping may take at most
 # the first timetable: each seed's try gets this share of the budget, and at least FIRST_SLICE_MIN seconds
 FIRST_SLICE = 0.15
 FIRST_SLICE_MIN = 10.0
@@ -1054,25 +1061,32 @@ class TimetableSolver:
         return solver, status
 
     def _solve_large(self) -> str:
-        """Large schools without per-day limits: the ejection search (:mod:`.ejection`) places the lessons,
-        the tabu search (:mod:`.tabu`) and the CP-SAT repair on small models (:meth:`_repair`) place what it
-        leaves; then the soft penalty goes down by the neighbourhood search on the whole model."""
+        """Large schools without per-day limits: recursive swapping (:mod:`.swap`) places the lessons; the
+        CP-SAT repair on small models (:meth:`_repair`), the tabu search (:mod:`.tabu`) and the ejection
+        search (:mod:`.ejection`) place what it leaves; then the soft penalty goes down by the neighbourhood
+        search on the whole model."""
         c = self.c
         n = len(c.acts)
         cur: list[int | None] = [None] * n
         rooms: dict[int, int] = {}
-        # in turn until every lesson is placed or the time is up: the ejection search until it stalls; CP-SAT
-        # repair on small models (whole weeks of the students sets of an unplaced lesson, the days around
-        # it) for a while; the tabu search until it stalls too
+        # recursive swapping until it stalls with few lessons out (or has had its share of the time); then in
+        # turn until every lesson is placed or the time is up: CP-SAT repair on small models (whole weeks of
+        # the students sets of an unplaced lesson, the days around it) for a while; the tabu search and the
+        # ejection search, each until it stalls
         end = self.params.time_limit
         left = 1
 
         def over() -> bool:
             return not left or self._left() <= 0.05 or self._cancel.is_set()
 
-        def search(kind: type[Ejection] | type[PartialTabu], patience: float, rnd: int) -> int:
+        def search(
+            kind: type[Ejection] | type[PartialTabu] | type[RecursiveSwap],
+            patience: float,
+            rnd: int,
+            until: float,
+        ) -> int:
             kind(c, cur, rooms, self.params.seed + rnd).run(
-                self._t0 + end,
+                self._t0 + until,
                 self._cancel.is_set,
                 lambda k: self._report("first", None, hard=k),
                 patience=patience,
@@ -1081,16 +1095,17 @@ class TimetableSolver:
             self._report("first", None, hard=out)
             return out
 
+        left = search(RecursiveSwap, SWAP_PATIENCE, 0, min(end, self._elapsed() + SWAP_SHARE * end))
         for rnd in range(1_000_000):
-            left = search(Ejection, EJECTION_PATIENCE, rnd)
+            if over():
+                break
+            left = search(Ejection, EJECTION_PATIENCE, rnd, end)
             if over():
                 break
             left, rooms = self._repair(cur, rooms, min(end, self._elapsed() + REPAIR_ROUND))
             if over():
                 break
-            left = search(PartialTabu, TABU_PATIENCE, rnd)
-            if over():
-                break
+            left = search(PartialTabu, TABU_PATIENCE, rnd, end)
         if left:
             self.partial = self._assignment(cur, rooms)
             return "feasible"  # reported as incomplete: nothing complete yet
