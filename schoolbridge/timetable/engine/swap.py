@@ -14,8 +14,9 @@ ahead before it pushes anything out, the way FET's generator does (Lalescu's "re
 * when no chain places the lesson, it goes to the start whose blockers were pushed out least often
   before, they come out and are the next lessons to be placed.
 
-The search runs in numba-compiled code (see ADR 0008) in chunks of steps, so that the deadline, the cancel
-flag and progress are looked at between chunks. Only what matters for a first timetable of such schools is
+The search runs in numba-compiled code (see ADR 0008) that releases the GIL, so a web server's other
+threads go on meanwhile; it runs in chunks of steps, so that the deadline, the cancel flag and progress are
+looked at between chunks. Only what matters for a first timetable of such schools is
 handled (clashes, rooms, hard min days, start together), as in :mod:`.ejection`; lessons under any other
 link stay where they are.
 """
@@ -45,7 +46,7 @@ FEW = 20  # lessons out: from here on a stall hands over to the CP-SAT repair (s
 N_CALLS, N_LOG, ADDED, N_MOV, PLACED, BEST, TABU_AT, L0_SLOT, L0_N, STEPS, CALLS, STAMP = range(12)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _conflicts(
     u, s, level, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand, room_free,
     md_ptr, md_grp, md_k, grp_ptr, grp_mem, H, occ, start, swapped, conf, rsel, mark, ctr,
@@ -158,7 +159,7 @@ def _conflicts(
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vacate(u, unit_ptr, unit_mem, dur, res_ptr, res, occ, start, room_of):
     for m in range(unit_ptr[u], unit_ptr[u + 1]):
         i = unit_mem[m]
@@ -179,7 +180,7 @@ def _vacate(u, unit_ptr, unit_mem, dur, res_ptr, res, occ, start, room_of):
         room_of[i] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _place(u, s, rooms, unit_ptr, unit_mem, dur, res_ptr, res, occ, start, room_of):
     """Put unit u at start s, its lessons in ``rooms`` (per lesson of the unit, -1 for none chosen)."""
     for m in range(unit_ptr[u], unit_ptr[u + 1]):
@@ -196,7 +197,7 @@ def _place(u, s, rooms, unit_ptr, unit_mem, dur, res_ptr, res, occ, start, room_
         room_of[i] = r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _log(v, ctr, log_u, log_s, log_r, unit_ptr, unit_mem, start, room_of):
     k = ctr[N_LOG]
     log_u[k] = v
@@ -206,7 +207,7 @@ def _log(v, ctr, log_u, log_s, log_r, unit_ptr, unit_mem, start, room_of):
     ctr[N_LOG] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _undo(
     upto, u, ctr, log_u, log_s, log_r, swapped, unit_ptr, unit_mem, dur, res_ptr, res, occ, start, room_of
 ):
@@ -220,7 +221,7 @@ def _undo(
     ctr[N_LOG] = upto
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _enter(
     u, level, S, H, allowed, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand, room_free,
     md_ptr, md_grp, md_k, grp_ptr, grp_mem, occ, start, room_of, swapped, conf, nconf, rsel, mark, order,
@@ -307,7 +308,7 @@ def _enter(
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _swap(
     u0, limit, S, H, allowed, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand,
     room_free, md_ptr, md_grp, md_k, grp_ptr, grp_mem, occ, start, room_of, swapped, conf, nconf, rsel,
@@ -395,12 +396,12 @@ def _swap(
                     state = TRY
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _seed(seed):
     np.random.seed(seed)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run(
     steps, limit, S, H, allowed, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand,
     room_free, md_ptr, md_grp, md_k, grp_ptr, grp_mem, occ, start, room_of, swapped, conf, nconf, rsel,
@@ -497,7 +498,7 @@ class RecursiveSwap:
             unit_ptr[k + 1] = unit_ptr[k] + len(u)
         unit_mem = np.array([i for u in units for i in u], dtype=np.int64)
         movable = np.array([all(i in e.handled for i in u) for u in units], dtype=np.bool_)
-        self.max_unit = max(len(u) for u in units)
+        self.max_unit = max((len(u) for u in units), default=1)
         # resources: teachers, students sets, rooms in one index
         T = (
             len(c.teacher_off)
@@ -662,3 +663,23 @@ class RecursiveSwap:
             else:
                 self.rooms.pop(i, None)
         return sum(1 for x in self.cur if x is None)
+
+
+def warm() -> list[int | None]:
+    """Compile the search (or load it from numba's cache) on a two-lesson school, so that the compile
+    time (about 12 s after an install or a change of this module) is not spent inside a timed solve.
+    Returns that school's timetable (two days of one hour, its lessons on different days)."""
+    from . import model as m
+    from .solver import compile_instance
+
+    inst = m.Instance(name="warm", days=["D0", "D1"], hours=["0"])
+    inst.teachers = {"T": m.Teacher("T")}
+    inst.students_sets = {"C": m.StudentsSet("C", "year", 1, subgroups=("C",))}
+    inst.years, inst.subgroups = ["C"], ["C"]
+    inst.activities = {k: m.Activity(k, k, 1, 1, ("T",), "S", (), ("C",), True, ("C",), 1) for k in (1, 2)}
+    inst.time_constraints = [m.BasicCompulsoryTime(), m.MinDaysBetweenActivities(activity_ids=(1, 2))]
+    inst.space_constraints = [m.BasicCompulsorySpace()]
+    c = compile_instance(inst)
+    cur: list[int | None] = [None, None]
+    RecursiveSwap(c, cur, {}, seed=1).run(time.monotonic() + 60, lambda: False)
+    return cur

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from schoolbridge.timetable.engine import model as m
 from schoolbridge.timetable.engine import swap
 from schoolbridge.timetable.engine.ejection import Ejection
@@ -12,6 +14,12 @@ from schoolbridge.timetable.engine.solver import Compiled, check_assignment, com
 from schoolbridge.timetable.engine.swap import RecursiveSwap
 
 from .test_ejection import sport_school, tight_school
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _compiled() -> None:
+    """The search compiled before the tests that time it (about 12 s when numba's cache is cold)."""
+    swap.warm()
 
 
 def _solution(c: Compiled, cur: list[int | None], rooms: dict[int, int]) -> m.Solution:
@@ -44,6 +52,12 @@ def chain_school() -> m.Instance:
     ]
     inst.space_constraints = [m.BasicCompulsorySpace()]
     return inst
+
+
+def test_warm_compiles_the_search_and_places_its_two_lessons_on_different_days() -> None:
+    started = time.monotonic()
+    assert sorted(swap.warm()) == [0, 1]  # type: ignore[type-var]
+    assert time.monotonic() - started < 5  # the fixture compiled it: now it is loaded, not compiled again
 
 
 def test_a_lesson_goes_in_by_a_chain_of_moves_in_one_step() -> None:
