@@ -869,10 +869,8 @@ LARGE = 800  # activities
 EJECTION_PATIENCE = 60.0  # seconds without a better state before the ejection search hands over
 TABU_PATIENCE = 60.0  # the same for the tabu search
 REPAIR_ROUND = 20.0  # seconds of CP-SAT repair before the tabu search takes over
-SWAP_PATIENCE = (
-    10.0  # seconds without a better state, with few lessons out, before recursive swapping hands over
-)
-SWAP_SHARE = 0.6  # the share of the time limit recursive swapping may take at most
+SWAP_PATIENCE = 10.0  # the same for recursive swapping, counted once few lessons are out
+SWAP_SHARE = 0.8  # the share of the time limit recursive swapping may take at most
 # the first timetable: each seed's try gets this share of the budget, and at least FIRST_SLICE_MIN seconds
 FIRST_SLICE = 0.15
 FIRST_SLICE_MIN = 10.0
