@@ -49,10 +49,11 @@ N_CALLS, N_LOG, ADDED, N_MOV, PLACED, BEST, TABU_AT, L0_SLOT, L0_N, STEPS, CALLS
 @njit(cache=True, nogil=True)
 def _conflicts(
     u, s, level, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand, room_free,
-    md_ptr, md_grp, md_k, grp_ptr, grp_mem, H, occ, start, swapped, conf, rsel, mark, ctr,
+    md_ptr, md_grp, md_k, grp_ptr, grp_mem, H, occ, start, swapped, conf, rsel, mark, ctr, cap,
 ):  # fmt: skip
     """The units that block unit u at start s (into conf[level, s]) and the rooms its lessons would take
-    (into rsel[level, s]); -1 when u cannot go there at all. ``mark[v] == stamp``: v is listed already."""
+    (into rsel[level, s]); -1 when u cannot go there at all, or only by pushing out more than ``cap``.
+    ``mark[v] == stamp``: v is listed already."""
     ctr[STAMP] += 1
     stamp = ctr[STAMP]
     n = 0
@@ -70,7 +71,7 @@ def _conflicts(
                     if not movable[v] or swapped[v]:
                         return -1
                     if mark[v] != stamp:
-                        if n >= CAP:
+                        if n >= cap:
                             return -1
                         mark[v] = stamp
                         conf[level, s, n] = v
@@ -88,7 +89,7 @@ def _conflicts(
                 if not movable[v] or swapped[v]:
                     return -1
                 if mark[v] != stamp:
-                    if n >= CAP:
+                    if n >= cap:
                         return -1
                     mark[v] = stamp
                     conf[level, s, n] = v
@@ -151,7 +152,7 @@ def _conflicts(
                 if v == u:
                     continue
                 if mark[v] != stamp:
-                    if n >= CAP:
+                    if n >= cap:
                         return -1
                     mark[v] = stamp
                     conf[level, s, n] = v
@@ -239,17 +240,22 @@ def _enter(
             m += 1
     for p in range(m, S):
         order[level, p] = -1
+    # from WIDE_LEVELS on only the best start is tried: a start that needs more pushed out than the best
+    # so far is dropped as soon as that is clear
+    cap = CAP
     for p in range(m):
         s = order[level, p]
         k = _conflicts(
             u, s, level, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand, room_free,
-            md_ptr, md_grp, md_k, grp_ptr, grp_mem, H, occ, start, swapped, conf, rsel, mark, ctr,
+            md_ptr, md_grp, md_k, grp_ptr, grp_mem, H, occ, start, swapped, conf, rsel, mark, ctr, cap,
         )  # fmt: skip
         if k == 0:
             _log(u, ctr, log_u, log_s, log_r, unit_ptr, unit_mem, start, room_of)
             _place(u, s, rsel[level, s], unit_ptr, unit_mem, dur, res_ptr, res, occ, start, room_of)
             return True
         nconf[level, s] = BIG if k < 0 else k
+        if level >= WIDE_LEVELS and 0 < k < cap:
+            cap = k
     # fewest blockers first, ties in the random order (a stable insertion sort)
     for p in range(1, m):
         s = order[level, p]
@@ -624,16 +630,19 @@ class RecursiveSwap:
     ) -> int:
         """Place units until every handled lesson is placed, the deadline (time.monotonic) passes or
         ``stop()``; or, once no more than ``FEW`` lessons are out, no better state came for ``patience``
-        seconds (with many out, long stalls are this search's normal way to the end). The best state seen
-        is left in ``cur``/``rooms``. Returns the lessons left unplaced."""
+        seconds or for as long as the search took to that state, whichever is longer (with many out, long
+        stalls are this search's normal way to the end; a search that took a minute to get within one
+        lesson may well need another quarter of one for the last). The best state seen is left in
+        ``cur``/``rooms``. Returns the lessons left unplaced."""
         a, w, ctr = self.arrays, self.work, self.ctr
         _seed(self.seed)
         limit = 2 * len(self.c.acts)
         best = int(ctr[BEST])
-        last_better = last_report = time.monotonic()
+        began = last_better = last_report = time.monotonic()
         while ctr[ADDED] < ctr[N_MOV]:
             now = time.monotonic()
-            stalled = self.n_lessons - best <= FEW and now - last_better > patience
+            waited = now - last_better
+            stalled = self.n_lessons - best <= FEW and waited > max(patience, last_better - began)
             if now > deadline or stalled or stop():
                 break
             _run(

@@ -168,3 +168,16 @@ def test_recursive_swapping_stops_when_asked() -> None:
     t0 = time.monotonic()
     RecursiveSwap(c, cur, {}, seed=6).run(t0 + 60, stop, patience=60)
     assert len(calls) == 4 and time.monotonic() - t0 < 10
+
+
+def test_recursive_swapping_hands_over_when_it_stalls_with_few_lessons_out() -> None:
+    """A lesson too many: the search gets within a lesson or so at once, then stalls; with few out it
+    stops after ``patience`` seconds (or as long as it took to get there), long before its deadline."""
+    inst = tight_school(n=5, days=3)
+    inst.activities[999] = m.Activity(999, 999, 1, 1, ("T0",), "S0", (), ("C0",), True, ("C0",), 30)
+    c = compile_instance(inst)
+    cur: list[int | None] = [None] * len(c.acts)
+    t0 = time.monotonic()
+    left = RecursiveSwap(c, cur, {}, seed=7).run(t0 + 60, lambda: False, patience=0.5)
+    assert 1 <= left <= swap.FEW
+    assert time.monotonic() - t0 < 10
