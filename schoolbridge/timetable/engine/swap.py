@@ -40,7 +40,7 @@ WIDE_LEVELS = 5  # below this level every start is tried in turn; from it on onl
 CAP = 96  # blockers of one start beyond this count are not worth a chain
 BIG = 1 << 30
 STEPS_PER_CHUNK = 16
-FEW = 20  # lessons out: from here on a stall hands over to the CP-SAT repair (see ``run``)
+FEW = 20  # lessons out: from here on a stall hands over to the searches after this one (see ``run``)
 
 # indices into the counters array
 N_CALLS, N_LOG, ADDED, N_MOV, PLACED, BEST, TABU_AT, L0_SLOT, L0_N, STEPS, CALLS, STAMP = range(12)
@@ -486,6 +486,9 @@ def _run(
 
 
 class RecursiveSwap:
+    """The search over one timetable ``cur``/``rooms`` (activity -> start, activity -> chosen room), which
+    it starts from (what is placed stays at the head of the order) and leaves its best state in."""
+
     def __init__(self, c: Compiled, cur: list[int | None], rooms: dict[int, int], seed: int) -> None:
         e = Ejection(c, [None] * len(c.acts), {}, seed)
         self.c = c
@@ -506,16 +509,8 @@ class RecursiveSwap:
         movable = np.array([all(i in e.handled for i in u) for u in units], dtype=np.bool_)
         self.max_unit = max((len(u) for u in units), default=1)
         # resources: teachers, students sets, rooms in one index
-        T = (
-            len(c.teacher_off)
-            if c.teacher_off is not None
-            else 1 + max((t for a in c.acts for t in a.teachers), default=0)
-        )
-        G = (
-            len(c.subgroup_off)
-            if c.subgroup_off is not None
-            else 1 + max((g for a in c.acts for g in a.subgroups), default=0)
-        )
+        T = len(c.teacher_names)
+        G = len(c.subgroup_names)
         R = len(c.room_names)
         base = (0, T, T + G)
         res_ptr = np.zeros(n + 1, dtype=np.int64)
