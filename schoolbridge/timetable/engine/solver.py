@@ -22,10 +22,10 @@ Pure Python on OR-Tools, no Django. Two layers:
 
   Large schools without per-teacher or per-class day limits (more than ``LARGE`` activities) take another
   road to the first complete timetable: first the recursive swapping of :mod:`.swap` (FET's way: a lesson
-  goes where its blockers can be placed again by a chain of moves); then, on what it leaves, CP-SAT repair
-  on small models (the lessons that stay become busy hours), the tabu search of :mod:`.tabu` (every step
-  the move that leaves the fewest lessons out) and the ejection search of :mod:`.ejection` (place the most
-  demanding lesson where it displaces least, requeue what it displaced), in turn; then step 2 on the
+  goes where its blockers can be placed again by a chain of moves); then, on what it leaves, the ejection
+  search of :mod:`.ejection` (place the most demanding lesson where it displaces least, requeue what it
+  displaced), CP-SAT repair on small models (the lessons that stay become busy hours) and the tabu search
+  of :mod:`.tabu` (every step the move that leaves the fewest lessons out), in turn; then step 2 on the
   whole model for the soft penalty.
 
   Progress goes to a callback after every improvement; ``cancel`` keeps the best timetable so far
@@ -1060,17 +1060,17 @@ class TimetableSolver:
 
     def _solve_large(self) -> str:
         """Large schools without per-day limits: recursive swapping (:mod:`.swap`) places the lessons; the
-        CP-SAT repair on small models (:meth:`_repair`), the tabu search (:mod:`.tabu`) and the ejection
-        search (:mod:`.ejection`) place what it leaves; then the soft penalty goes down by the neighbourhood
+        ejection search (:mod:`.ejection`), the CP-SAT repair on small models (:meth:`_repair`) and the tabu
+        search (:mod:`.tabu`) place what it leaves; then the soft penalty goes down by the neighbourhood
         search on the whole model."""
         c = self.c
         n = len(c.acts)
         cur: list[int | None] = [None] * n
         rooms: dict[int, int] = {}
         # recursive swapping until it stalls with few lessons out (or has had its share of the time); then in
-        # turn until every lesson is placed or the time is up: CP-SAT repair on small models (whole weeks of
-        # the students sets of an unplaced lesson, the days around it) for a while; the tabu search and the
-        # ejection search, each until it stalls
+        # turn until every lesson is placed or the time is up: the ejection search until it stalls; CP-SAT
+        # repair on small models (whole weeks of the students sets of an unplaced lesson, the days around
+        # it) for a while; the tabu search until it stalls too
         end = self.params.time_limit
         left = 1
 

@@ -47,6 +47,18 @@ N_CALLS, N_LOG, ADDED, N_MOV, PLACED, BEST, TABU_AT, L0_SLOT, L0_N, STEPS, CALLS
 
 
 @njit(cache=True, nogil=True)
+def _listed(v, n, cap, level, s, conf, mark, stamp):
+    """Unit v among the n blockers of start s (unless listed already): the new count, -1 beyond ``cap``."""
+    if mark[v] == stamp:
+        return n
+    if n >= cap:
+        return -1
+    mark[v] = stamp
+    conf[level, s, n] = v
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
 def _conflicts(
     u, s, level, unit_ptr, unit_mem, uid, movable, dur, res_ptr, res, cand_ptr, cand, room_free,
     md_ptr, md_grp, md_k, grp_ptr, grp_mem, H, occ, start, swapped, conf, rsel, mark, ctr, cap,
@@ -70,12 +82,9 @@ def _conflicts(
                         continue
                     if not movable[v] or swapped[v]:
                         return -1
-                    if mark[v] != stamp:
-                        if n >= cap:
-                            return -1
-                        mark[v] = stamp
-                        conf[level, s, n] = v
-                        n += 1
+                    n = _listed(v, n, cap, level, s, conf, mark, stamp)
+                    if n < 0:
+                        return -1
         for q in range(md_ptr[i], md_ptr[i + 1]):
             g = md_grp[q]
             kk = md_k[q]
@@ -88,12 +97,9 @@ def _conflicts(
                     continue
                 if not movable[v] or swapped[v]:
                     return -1
-                if mark[v] != stamp:
-                    if n >= cap:
-                        return -1
-                    mark[v] = stamp
-                    conf[level, s, n] = v
-                    n += 1
+                n = _listed(v, n, cap, level, s, conf, mark, stamp)
+                if n < 0:
+                    return -1
     # rooms chosen among candidates: a free one, else the one whose holders are fewest
     for m in range(unit_ptr[u], unit_ptr[u + 1]):
         i = unit_mem[m]
@@ -151,12 +157,9 @@ def _conflicts(
                 v = uid[a]
                 if v == u:
                     continue
-                if mark[v] != stamp:
-                    if n >= cap:
-                        return -1
-                    mark[v] = stamp
-                    conf[level, s, n] = v
-                    n += 1
+                n = _listed(v, n, cap, level, s, conf, mark, stamp)
+                if n < 0:
+                    return -1
     return n
 
 

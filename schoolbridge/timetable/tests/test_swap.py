@@ -10,24 +10,17 @@ from schoolbridge.timetable.engine import model as m
 from schoolbridge.timetable.engine import swap
 from schoolbridge.timetable.engine.ejection import Ejection
 from schoolbridge.timetable.engine.score import score
-from schoolbridge.timetable.engine.solver import Compiled, check_assignment, compile_instance
+from schoolbridge.timetable.engine.solver import check_assignment, compile_instance
 from schoolbridge.timetable.engine.swap import RecursiveSwap
 
 from .test_ejection import sport_school, tight_school
+from .test_tabu import _solution
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _compiled() -> None:
     """The search compiled before the tests that time it (about 12 s when numba's cache is cold)."""
     swap.warm()
-
-
-def _solution(c: Compiled, cur: list[int | None], rooms: dict[int, int]) -> m.Solution:
-    return {
-        act.id: m.Placement(s // c.n_hours, s % c.n_hours, c.room_names[rooms[i]] if i in rooms else None)
-        for i, (act, s) in enumerate(zip(c.acts, cur, strict=True))
-        if s is not None
-    }
 
 
 def chain_school() -> m.Instance:
