@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from .ejection import Ejection, place_weight
+from .ejection import Ejection
 
 if TYPE_CHECKING:
     from .solver import Compiled
@@ -583,13 +583,7 @@ class RecursiveSwap:
                 start[i] = s0
                 room_of[i] = r
         # the order: what is placed first, then the most demanding
-        weight = {
-            k: max(
-                place_weight(c.acts[i].duration, len(c.acts[i].teachers) + len(c.acts[i].subgroups))
-                for i in u
-            )
-            for k, u in enumerate(units)
-        }
+        weight = [max(e.weight[i] for i in u) for u in units]
         mov = [k for k in range(nu) if movable[k]]
         placed = [k for k in mov if start[unit_mem[unit_ptr[k]]] >= 0]
         todo = sorted(
